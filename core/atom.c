@@ -6,7 +6,9 @@
  * singletons and floats use a free list of 100, as in CPython.
  */
 #include "internal.h"
+#include "siphash.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 size_t hl_int_sizeof(int64_t v)
@@ -147,6 +149,21 @@ static uint32_t str_load(const hl_str *o, size_t i)
     return c;
 }
 
+/* CPython 3.11 hashes a str's stored code units (1, 2 or 4 bytes each)
+ * with SipHash-1-3; the key is 0 here, as CPython's with PYTHONHASHSEED=0. */
+int64_t hl_hash_buffer(const void *data, size_t n)
+{
+    if (n == 0)
+        return 0;
+    int64_t x = (int64_t)hl_siphash13(0, 0, data, n);
+    return x == -1 ? -2 : x;
+}
+
+static int64_t str_hash(const hl_str *s)
+{
+    return hl_hash_buffer(s->data, s->length * s->kind);
+}
+
 hl_object *hl_str_new(hl_heap *h, const char *utf8, size_t len)
 {
     size_t count;
@@ -166,24 +183,36 @@ hl_object *hl_str_new(hl_heap *h, const char *utf8, size_t len)
         str_store(o, k, cp);
     }
     memset(o->data + count * o->kind, 0, o->kind);
-    o->hash = hl_str_hash_utf8(utf8, len);
+    o->hash = str_hash(o);
     return &o->ob;
 }
 
-/* FNV-1a over the code points of valid UTF-8: CPython's own str hash is
- * randomised per process, so no model can match it; only its properties
- * (equal strings, equal hashes; never -1) matter. */
 int64_t hl_str_hash_utf8(const char *utf8, size_t len)
 {
-    uint64_t hash = 1469598103934665603ull;
+    size_t count;
+    uint32_t max;
+    if (!utf8_scan(utf8, len, &count, &max) || count == 0)
+        return 0;
+    size_t kind = max < 0x100 ? 1 : max < 0x10000 ? 2 : 4;
+    unsigned char small[256];
+    unsigned char *units = count * kind <= sizeof small ? small : malloc(count * kind);
+    if (units == NULL)
+        return 0;
     const unsigned char *s = (const unsigned char *)utf8;
-    for (size_t i = 0; i < len;) {
-        uint32_t cp = 0xFFFD;
-        size_t n = utf8_decode(s + i, len - i, &cp);
-        i += n ? n : 1;
-        hash = (hash ^ cp) * 1099511628211ull;
+    for (size_t i = 0, k = 0; i < len; k++) {
+        uint32_t cp;
+        i += utf8_decode(s + i, len - i, &cp);
+        if (kind == 1)
+            units[k] = (unsigned char)cp;
+        else if (kind == 2)
+            memcpy(units + 2 * k, &(uint16_t){(uint16_t)cp}, 2);
+        else
+            memcpy(units + 4 * k, &cp, 4);
     }
-    return (int64_t)(hash >> 1);
+    int64_t h = hl_hash_buffer(units, count * kind);
+    if (units != small)
+        free(units);
+    return h;
 }
 
 bool hl_str_equals_utf8(const hl_str *str, const char *utf8, size_t len)

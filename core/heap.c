@@ -366,6 +366,19 @@ void hl_heap_gc_state(const hl_heap *h, hl_gc_state *out)
     out->last = h->last_collect;
 }
 
+hl_status hl_heap_gc_objects(const hl_heap *h, int generation, hl_id_visitor visit, void *ctx)
+{
+    if (generation < 0 || generation > HL_GEN_PERMANENT)
+        return HL_E_INVALID;
+    const hl_gc_head *list = generation == HL_GEN_PERMANENT ? &h->permanent : &h->gen[generation].head;
+    for (const hl_gc_head *g = hl_gc_next(list); g != list; g = hl_gc_next(g)) {
+        const hl_object *o = hl_from_gc((hl_gc_head *)g);
+        if (!(o->flags & HL_OF_INTERNAL) && !visit(ctx, o->id))
+            break;
+    }
+    return HL_OK;
+}
+
 void hl_heap_totals_get(const hl_heap *h, hl_heap_totals *out)
 {
     memset(out, 0, sizeof *out);

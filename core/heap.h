@@ -169,6 +169,12 @@ typedef struct hl_gc_state {
 
 void hl_heap_gc_state(const hl_heap *h, hl_gc_state *out);
 
+/* gc.get_objects(generation): the ids of a generation's list in list order
+ * (the order the next collection scans them); generation 3 is the
+ * permanent one. */
+typedef bool (*hl_id_visitor)(void *ctx, uint64_t id);
+hl_status hl_heap_gc_objects(const hl_heap *h, int generation, hl_id_visitor visit, void *ctx);
+
 typedef struct hl_heap_totals {
     uint64_t objects;       /* live objects, caches included */
     uint64_t bytes;         /* allocator bytes in blocks (pools) + raw bytes */

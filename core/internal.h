@@ -105,6 +105,14 @@ int hl_gc_generation_of(const hl_object *o);
 /* Allocates a block of n bytes for a new object of type t (GC head
  * included for containers) and gives it the next id.  NULL on OOM. */
 hl_object *hl_object_new(hl_heap *h, hl_type t, size_t n);
+/* The same for the heap's static singletons, which CPython does not
+ * allocate at all: no GC count, no collection. */
+hl_object *hl_object_new_static(hl_heap *h, hl_type t, size_t n);
+/* The argument tuple CPython builds for a call into a METH_VARARGS
+ * function or a type without vectorcall: it moves gc counts and may trigger
+ * a collection, as in CPython.  items are borrowed; drop the tuple with
+ * hl_decref when the call is over.  NULL on OOM. */
+hl_object *hl_args_tuple(hl_heap *h, hl_object **items, size_t n);
 /* Re-ids an object taken from a free list. */
 bool hl_object_revive(hl_heap *h, hl_object *o);
 /* Ends an object's identity (a free event) and gives its own block back,
@@ -142,6 +150,7 @@ bool hl_utf8_valid(const char *s, size_t len);
 hl_object *hl_bytes_new(hl_heap *h, const char *data, size_t len);
 size_t hl_str_utf8(const hl_str *s, char *buf, size_t cap);
 int64_t hl_str_hash_utf8(const char *utf8, size_t len);
+int64_t hl_hash_buffer(const void *data, size_t n); /* CPython's str/bytes hash */
 bool hl_str_equals_utf8(const hl_str *s, const char *utf8, size_t len);
 size_t hl_int_sizeof(int64_t v);
 size_t hl_str_alloc_size(const char *utf8, size_t len);

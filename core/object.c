@@ -178,14 +178,6 @@ static int64_t hash_pointer(const void *p)
     return fix_minus_one((int64_t)y);
 }
 
-static int64_t hash_bytes(const unsigned char *data, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ data[i]) * 1099511628211ull;
-    return (int64_t)(h >> 1);
-}
-
 static bool hash_tuple(const hl_tuple *t, int64_t *out)
 {
     const uint64_t p1 = 11400714785074694791ull, p2 = 14029467366897019727ull,
@@ -217,7 +209,7 @@ bool hl_object_hash(const hl_object *o, int64_t *out)
         *out = ((const hl_str *)o)->hash;
         return true;
     case HL_BYTES:
-        *out = hash_bytes(((const hl_bytes *)o)->data, ((const hl_bytes *)o)->length);
+        *out = hl_hash_buffer(((const hl_bytes *)o)->data, ((const hl_bytes *)o)->length);
         return true;
     case HL_TUPLE:
         return hash_tuple((const hl_tuple *)o, out);

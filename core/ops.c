@@ -469,9 +469,15 @@ hl_status hl_op_weakref(hl_heap *h, uint64_t target, bool callback, const char *
         return st;
     if (name != NULL && !hl_strmap_reserve(&h->names))
         return HL_E_NOMEM;
-    /* The target is weakref.ref's argument: held during the allocation. */
+    /* weakref.ref(t[, cb]): t is on the stack and, since the type has no
+     * vectorcall in 3.11, in an argument tuple too (cb, which the model
+     * does not hold, is stood in for by t). */
     hl_incref(t);
-    hl_object *wr = hl_weakref_new(h, t, callback);
+    hl_object *argv[2] = {t, t};
+    hl_object *args = hl_args_tuple(h, argv, callback ? 2 : 1);
+    hl_object *wr = args != NULL ? hl_weakref_new(h, t, callback) : NULL;
+    if (args != NULL)
+        hl_decref(h, args);
     hl_decref(h, t);
     if (wr == NULL)
         return HL_E_NOMEM;
@@ -497,8 +503,24 @@ hl_status hl_op_gc_config(hl_heap *h, const hl_gc_config *cfg)
     for (int i = 0; i < cfg->nthresholds; i++)
         if (cfg->thresholds[i] < 0)
             return HL_E_INVALID;
-    for (int i = 0; i < cfg->nthresholds; i++)
-        h->gen[i].threshold = cfg->thresholds[i];
+    if (cfg->nthresholds > 0) {
+        /* gc.set_threshold is METH_VARARGS: its arguments arrive in a tuple. */
+        hl_object *argv[3] = {NULL, NULL, NULL};
+        hl_object *args = NULL;
+        for (int i = 0; i < cfg->nthresholds; i++)
+            if ((argv[i] = hl_int_new(h, cfg->thresholds[i])) == NULL)
+                break;
+        if (argv[cfg->nthresholds - 1] != NULL)
+            args = hl_args_tuple(h, argv, (size_t)cfg->nthresholds);
+        for (int i = 0; i < cfg->nthresholds; i++)
+            if (argv[i] != NULL)
+                hl_decref(h, argv[i]);
+        if (args == NULL)
+            return HL_E_NOMEM;
+        for (int i = 0; i < cfg->nthresholds; i++)
+            h->gen[i].threshold = cfg->thresholds[i];
+        hl_decref(h, args);
+    }
     if (cfg->set_enabled)
         h->gc_enabled = cfg->enabled;
     return HL_OK;

@@ -32,7 +32,7 @@ static bool give_id(hl_heap *h, hl_object *o)
     return true;
 }
 
-hl_object *hl_object_new(hl_heap *h, hl_type t, size_t n)
+static hl_object *object_new(hl_heap *h, hl_type t, size_t n, bool counted)
 {
     /* The id slot is reserved first so that nothing can fail after the
      * allocation may have run a collection. */
@@ -51,7 +51,7 @@ hl_object *hl_object_new(hl_heap *h, hl_type t, size_t n)
     memset(o, 0, sizeof *o);
     o->type = (uint8_t)t;
     o->refcnt = 1;
-    if (hl_type_is_gc(t))
+    if (hl_type_is_gc(t) && counted)
         hl_gc_on_alloc(h);
     /* A collection may have released the reserved id page: reserve again. */
     if (!hl_idmap_reserve(&h->ids, h->last_id + 1) || !give_id(h, o)) {
@@ -59,6 +59,16 @@ hl_object *hl_object_new(hl_heap *h, hl_type t, size_t n)
         return NULL;
     }
     return o;
+}
+
+hl_object *hl_object_new(hl_heap *h, hl_type t, size_t n)
+{
+    return object_new(h, t, n, true);
+}
+
+hl_object *hl_object_new_static(hl_heap *h, hl_type t, size_t n)
+{
+    return object_new(h, t, n, false);
 }
 
 bool hl_object_revive(hl_heap *h, hl_object *o)

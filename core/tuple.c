@@ -10,7 +10,7 @@
 static hl_object *empty_tuple(hl_heap *h)
 {
     if (h->empty_tuple == NULL) {
-        hl_tuple *t = (hl_tuple *)hl_object_new(h, HL_TUPLE, HL_SIZE_TUPLE_BASE);
+        hl_tuple *t = (hl_tuple *)hl_object_new_static(h, HL_TUPLE, HL_SIZE_TUPLE_BASE);
         if (t == NULL)
             return NULL;
         t->size = 0;
@@ -74,4 +74,18 @@ void hl_tuple_dealloc(hl_heap *h, hl_object *o)
         hl_object_release_block(h, o);
     }
     hl_trashcan_end(h);
+}
+
+hl_object *hl_args_tuple(hl_heap *h, hl_object **items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        hl_incref(items[i]);
+    hl_object *t = hl_tuple_new(h, items, n);
+    if (t == NULL) {
+        for (size_t i = n; i-- > 0;)
+            hl_decref(h, items[i]);
+        return NULL;
+    }
+    t->flags |= HL_OF_INTERNAL;
+    return t;
 }
