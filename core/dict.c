@@ -299,6 +299,23 @@ hl_object *hl_dict_get(const hl_dict *d, const char *key, size_t len)
     return ix >= 0 ? entries(d->keys)[ix].value : NULL;
 }
 
+hl_object *hl_dict_get_str(const hl_dict *d, const hl_str *key)
+{
+    size_t slot;
+    if (d->keys == NULL)
+        return NULL;
+    key_probe probe = {key, NULL, 0, key->hash};
+    int64_t ix = lookup(d->keys, &probe, &slot);
+    return ix >= 0 ? entries(d->keys)[ix].value : NULL;
+}
+
+size_t hl_dict_growth_bytes(const hl_dict *d)
+{
+    if (d->keys == NULL)
+        return keys_size(LOG_MINSIZE);
+    return d->keys->usable > 0 ? 0 : keys_size(log2_keysize(d->used * 3));
+}
+
 bool hl_dict_replace(hl_heap *h, hl_dict *d, const char *key, size_t len, hl_object *value)
 {
     size_t slot;

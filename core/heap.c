@@ -226,7 +226,8 @@ hl_status hl_heap_text_value(const hl_heap *h, uint64_t id, char *buf, size_t ca
     }
     if (o->type == HL_BYTES) {
         hl_bytes *b = (hl_bytes *)o;
-        memcpy(buf, b->data, b->length < cap ? b->length : cap);
+        if (cap > 0)
+            memcpy(buf, b->data, b->length < cap ? b->length : cap);
         *len = b->length;
         return HL_OK;
     }

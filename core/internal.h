@@ -168,12 +168,17 @@ bool hl_list_delete(hl_heap *h, hl_list *l, uint64_t i);
 void hl_list_dealloc(hl_heap *h, hl_object *o);
 void hl_list_clear(hl_heap *h, hl_list *l);
 size_t hl_list_sizeof(const hl_list *l);
+/* Bytes an append would allocate for a larger item array (0 if none). */
+size_t hl_list_growth_bytes(const hl_list *l);
 
 hl_object *hl_dict_new(hl_heap *h, size_t presize);
 size_t hl_dict_keys_size_min(void); /* the size parked on the keys free list */
 /* key is a str object; steals key and value.  false on OOM (nothing stolen). */
 bool hl_dict_set(hl_heap *h, hl_dict *d, hl_object *key, hl_object *value);
 hl_object *hl_dict_get(const hl_dict *d, const char *key, size_t len);
+hl_object *hl_dict_get_str(const hl_dict *d, const hl_str *key);
+/* Bytes a new key would allocate for a larger keys block (0 if none). */
+size_t hl_dict_growth_bytes(const hl_dict *d);
 /* Replaces the value of an existing key (steals value); false if absent. */
 bool hl_dict_replace(hl_heap *h, hl_dict *d, const char *key, size_t len, hl_object *value);
 void hl_dict_discard_storage(hl_heap *h, hl_dict *d); /* frees the keys block, no decrefs */
@@ -196,6 +201,8 @@ bool hl_set_discard(hl_heap *h, hl_set *s, const hl_object *key, int64_t hash);
 void hl_set_dealloc(hl_heap *h, hl_object *o);
 void hl_set_clear(hl_heap *h, hl_set *s);
 size_t hl_set_sizeof(const hl_set *s);
+/* Bytes adding a new member would allocate for a larger table (0 if none). */
+size_t hl_set_growth_bytes(const hl_set *s);
 
 hl_class *hl_class_get(hl_heap *h, const char *name, bool finalizer, const char *resurrect);
 hl_object *hl_instance_new(hl_heap *h, hl_class *cls);

@@ -46,17 +46,27 @@ hl_object *hl_list_new(hl_heap *h, hl_object **items, size_t n)
     return &l->ob;
 }
 
+/* list_resize's allocation for newsize (when it reallocates at all). */
+static uint64_t new_allocation(const hl_list *l, uint64_t newsize)
+{
+    uint64_t alloc = (newsize + (newsize >> 3) + 6) & ~(uint64_t)3;
+    if (newsize > l->size && newsize - l->size > alloc - newsize)
+        alloc = (newsize + 3) & ~(uint64_t)3;
+    return newsize == 0 ? 0 : alloc;
+}
+
+size_t hl_list_growth_bytes(const hl_list *l)
+{
+    return l->allocated >= l->size + 1 ? 0 : 8 * new_allocation(l, l->size + 1);
+}
+
 static bool list_resize(hl_heap *h, hl_list *l, uint64_t newsize)
 {
     if (l->allocated >= newsize && newsize >= (l->allocated >> 1)) {
         l->size = newsize;
         return true;
     }
-    uint64_t alloc = (newsize + (newsize >> 3) + 6) & ~(uint64_t)3;
-    if (newsize > l->size && newsize - l->size > alloc - newsize)
-        alloc = (newsize + 3) & ~(uint64_t)3;
-    if (newsize == 0)
-        alloc = 0;
+    uint64_t alloc = new_allocation(l, newsize);
     hl_object **items = hl_alloc_realloc(h->alloc, l->items, 8 * l->allocated, 8 * alloc);
     if (items == NULL)
         return false;

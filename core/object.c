@@ -288,10 +288,7 @@ typedef struct dict_eq_ctx {
 static bool dict_entry_matches(void *ctx, hl_object *key, hl_object *value)
 {
     dict_eq_ctx *c = ctx;
-    const hl_str *k = (const hl_str *)key;
-    char buf[256];
-    size_t n = hl_str_utf8(k, buf, sizeof buf);
-    hl_object *mine = n <= sizeof buf ? hl_dict_get(c->other, buf, n) : NULL;
+    hl_object *mine = hl_dict_get_str(c->other, (const hl_str *)key);
     c->equal = mine != NULL && equal(value, mine, c->depth + 1);
     return c->equal;
 }

@@ -83,6 +83,16 @@ static uint64_t estimate_bytes(const hl_create_spec *s)
     }
 }
 
+/* Objects a create adds: cached singletons already there add none. */
+static uint64_t new_object_count(const hl_heap *h, const hl_create_spec *s)
+{
+    if (s->type == HL_INT && s->int_value >= HL_SMALL_INT_MIN && s->int_value <= HL_SMALL_INT_MAX)
+        return h->small_ints[s->int_value - HL_SMALL_INT_MIN] != NULL ? 0 : 1;
+    if (s->type == HL_TUPLE && s->nitems == 0)
+        return h->empty_tuple != NULL ? 0 : 1;
+    return 1 + (s->type == HL_DICT ? s->nkeys : 0);
+}
+
 static hl_status validate_create(hl_heap *h, const hl_create_spec *s)
 {
     if (s->type >= HL_TYPE_COUNT || s->type == HL_WEAKREF)
@@ -118,8 +128,7 @@ static hl_status validate_create(hl_heap *h, const hl_create_spec *s)
         if (c->nattrs + fresh > HL_CLASS_MAX_ATTRS)
             return HL_E_INVALID;
     }
-    uint64_t new_objects = 1 + (s->type == HL_DICT ? s->nkeys : 0);
-    return check_limits(h, new_objects, estimate_bytes(s));
+    return check_limits(h, new_object_count(h, s), estimate_bytes(s));
 }
 
 static hl_status hashable_all(hl_object **objs, size_t n)
@@ -330,7 +339,7 @@ static hl_status set_dict_key(hl_heap *h, hl_dict *d, const char *key, hl_object
     hl_incref(t);
     if (hl_dict_replace(h, d, key, len, t))
         return HL_OK;
-    hl_status st = check_limits(h, 1, 64 + len);
+    hl_status st = check_limits(h, 1, hl_str_alloc_size(key, len) + hl_dict_growth_bytes(d));
     hl_object *k = st == HL_OK ? hl_str_new(h, key, len) : NULL;
     if (k == NULL || !hl_dict_set(h, d, k, t)) {
         if (k != NULL)
@@ -351,6 +360,8 @@ hl_status hl_op_add_ref(hl_heap *h, uint64_t id, const hl_ref_spec *spec)
     switch (spec->op) {
     case HL_REF_APPEND:
         if ((st = refuse_for(o, HL_LIST)) != HL_OK)
+            return st;
+        if ((st = check_limits(h, 0, hl_list_growth_bytes((hl_list *)o))) != HL_OK)
             return st;
         hl_incref(t);
         if (!hl_list_append(h, (hl_list *)o, t)) {
@@ -389,6 +400,9 @@ hl_status hl_op_add_ref(hl_heap *h, uint64_t id, const hl_ref_spec *spec)
         int64_t hash;
         if (!hl_object_hash(t, &hash))
             return HL_E_UNHASHABLE;
+        bool present = hl_set_contains((hl_set *)o, t, hash);
+        if (!present && (st = check_limits(h, 0, hl_set_growth_bytes((hl_set *)o))) != HL_OK)
+            return st;
         hl_incref(t);
         if (!hl_set_add(h, (hl_set *)o, t, hash)) {
             hl_decref(h, t);
@@ -417,6 +431,9 @@ static hl_status remove_target(hl_heap *h, hl_object *o, uint64_t target)
         return list_remove_target(h, (hl_list *)o, t);
     if (o->type != HL_SET)
         return refuse_for(o, HL_LIST);
+    /* CPython looks a set argument up as a frozenset: never a member here. */
+    if (t->type == HL_SET)
+        return HL_E_KEY;
     int64_t hash;
     if (!hl_object_hash(t, &hash))
         return HL_E_UNHASHABLE;
@@ -462,9 +479,11 @@ hl_status hl_op_weakref(hl_heap *h, uint64_t target, bool callback, const char *
         return HL_E_INVALID;
     if (find(h, target, &t) != HL_OK)
         return HL_E_NO_OBJECT;
-    if (hl_weakref_list(t) == NULL)
+    hl_weakref **list = hl_weakref_list(t);
+    if (list == NULL)
         return HL_E_NOT_WEAKREFABLE;
-    hl_status st = check_limits(h, 1, HL_SIZE_WEAKREF);
+    bool reuse = !callback && *list != NULL && !(*list)->has_callback;
+    hl_status st = check_limits(h, reuse ? 0 : 1, reuse ? 0 : HL_SIZE_WEAKREF);
     if (st != HL_OK)
         return st;
     if (name != NULL && !hl_strmap_reserve(&h->names))

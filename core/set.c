@@ -48,6 +48,17 @@ size_t hl_set_sizeof(const hl_set *s)
     return HL_SIZE_SET + (s->table != s->smalltable ? (s->mask + 1) * sizeof(hl_set_entry) : 0);
 }
 
+size_t hl_set_growth_bytes(const hl_set *s)
+{
+    if ((s->fill + 1) * 5 < s->mask * 3)
+        return 0;
+    uint64_t used = s->used + 1, newsize = HL_SET_MINSIZE;
+    uint64_t minused = used > 50000 ? used * 2 : used * 4;
+    while (newsize <= minused)
+        newsize <<= 1;
+    return newsize * sizeof(hl_set_entry);
+}
+
 static void insert_clean(hl_set_entry *table, uint64_t mask, hl_object *key, int64_t hash)
 {
     uint64_t perturb = (uint64_t)hash, i = (uint64_t)hash & mask;
