@@ -5,6 +5,7 @@
 
 #include <check.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "heap.h"
 #include "ops.h"
@@ -17,6 +18,16 @@
     } while (0)
 
 #define ck_assert_status(expr, want) ck_assert_str_eq(hl_status_name(expr), hl_status_name(want))
+
+/* Runs a suite; the exit status says whether every check passed. */
+static inline int t_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
 
 /* A heap with automatic collection off unless a test turns it on. */
 static inline hl_heap *t_heap(void)
