@@ -339,7 +339,7 @@ static void events_route(hl_api *api, hl_api_heap *e, const hl_api_request *req,
     for (; seq < ring->next_seq && json_array_size(events) < limit; seq++)
         json_array_append_new(events, hl_evrec_json(hl_evring_get(ring, seq)));
     json_t *j = json_pack("{s:o,s:I}", "events", events, "next", (json_int_t)seq);
-    if (since < first)
+    if (since_s != NULL && since < first)
         json_object_set_new(j, "missed",
                             json_pack("{s:I,s:I}", "from", (json_int_t)since, "to", (json_int_t)(first - 1)));
     hl_respond_json(out, 200, j);
