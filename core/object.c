@@ -250,7 +250,7 @@ static bool numbers_equal(const hl_object *a, const hl_object *b)
 {
     double da = 0, db = 0;
     int64_t ia = 0, ib = 0;
-    bool inta, intb;
+    bool inta = false, intb = false;
     numeric_value(a, &da, &ia, &inta);
     numeric_value(b, &db, &ib, &intb);
     if (inta && intb)
