@@ -345,6 +345,17 @@ static void events_route(hl_api *api, hl_api_heap *e, const hl_api_request *req,
     hl_respond_json(out, 200, j);
 }
 
+/* hl_heap_check over HTTP: lets tests and operators confirm a heap's
+ * invariants after anything they did to it. */
+static void check_route(hl_api_heap *e, hl_api_response *out)
+{
+    char why[256];
+    if (hl_heap_check(e->heap, why, sizeof why))
+        hl_respond_json(out, 200, json_pack("{s:b}", "ok", 1));
+    else
+        hl_problem(out, 500, "heap-inconsistent", json_pack("{s:b}", "ok", 0), "hl_heap_check failed: %s", why);
+}
+
 void hl_api_heap_route(hl_api *api, hl_api_heap *e, const hl_api_request *req, hl_api_response *out, char **seg,
                        int nseg)
 {
@@ -375,6 +386,11 @@ void hl_api_heap_route(hl_api *api, hl_api_heap *e, const hl_api_request *req, h
             hl_api_batch(api, e, req, out);
         else
             not_allowed(out, req, "POST");
+    } else if (strcmp(what, "check") == 0 && nseg == 1) {
+        if (method_is(req, "GET"))
+            check_route(e, out);
+        else
+            not_allowed(out, req, "GET");
     } else if (strcmp(what, "events") == 0 && nseg == 1) {
         if (method_is(req, "GET"))
             events_route(api, e, req, out);
@@ -382,6 +398,6 @@ void hl_api_heap_route(hl_api *api, hl_api_heap *e, const hl_api_request *req, h
             not_allowed(out, req, "GET");
     } else {
         hl_problem(out, 404, "not-found", NULL,
-                   "no such resource in heap '%s' (objects, names, weakrefs, gc, memory, batch, events)", e->id);
+                   "no such resource in heap '%s' (objects, names, weakrefs, gc, memory, batch, events, check)", e->id);
     }
 }
