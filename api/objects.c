@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "paths.h"
 #include "stream.h"
 
 static void core_sink(void *ctx, const hl_event *ev)
@@ -168,8 +169,18 @@ static void objects_route(hl_api *api, hl_api_heap *e, const hl_api_request *req
             hl_respond_json(out, 200, j);
         return;
     }
+    if (nseg == 3 && strcmp(seg[2], "path") == 0) {
+        json_t *p = method_is(req, "GET") ? hl_paths_from_names(e->heap, id) : NULL;
+        if (!method_is(req, "GET"))
+            not_allowed(out, req, "GET");
+        else if (p == NULL)
+            freed_problem(e, id, out);
+        else
+            hl_respond_json(out, 200, p);
+        return;
+    }
     if (nseg != 3 || strcmp(seg[2], "refs") != 0) {
-        hl_problem(out, 404, "not-found", NULL, "no such resource under object %" PRIu64 " (try .../refs)", id);
+        hl_problem(out, 404, "not-found", NULL, "no such resource under object %" PRIu64 " (refs, path)", id);
         return;
     }
     json_t *idv = json_integer((json_int_t)id);
@@ -279,7 +290,12 @@ static void memory_route(hl_api_heap *e, const hl_api_request *req, hl_api_respo
     char buf[16];
     const char *format = hl_api_query(req, "format", buf, sizeof buf);
     if (format == NULL || strcmp(format, "json") == 0) {
-        hl_respond_json(out, 200, hl_render_memory(e->heap));
+        char mbuf[8];
+        const char *map = hl_api_query(req, "map", mbuf, sizeof mbuf);
+        json_t *j = hl_render_memory(e->heap);
+        if (map != NULL && strcmp(map, "1") == 0)
+            json_object_set_new(j, "arena_map", hl_render_arena_map(e->heap));
+        hl_respond_json(out, 200, j);
         return;
     }
     if (strcmp(format, "text") != 0) {

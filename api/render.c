@@ -247,6 +247,31 @@ json_t *hl_render_memory(const hl_heap *h)
     return j;
 }
 
+typedef struct map_ctx {
+    json_t *arenas;
+    json_t *pools;
+    int64_t arena;
+} map_ctx;
+
+static void map_pool(void *ctx, uint32_t arena, uint32_t pool, int size_class, uint32_t used, uint32_t capacity)
+{
+    (void)pool;
+    map_ctx *m = ctx;
+    if ((int64_t)arena != m->arena) {
+        m->pools = json_array();
+        json_array_append_new(m->arenas, json_pack("{s:i,s:o}", "arena", (int)arena, "pools", m->pools));
+        m->arena = arena;
+    }
+    json_array_append_new(m->pools, json_pack("[i,i,i]", size_class, (int)used, (int)capacity));
+}
+
+json_t *hl_render_arena_map(const hl_heap *h)
+{
+    map_ctx m = {json_array(), NULL, -1};
+    hl_alloc_visit_pools(hl_heap_allocator(h), map_pool, &m);
+    return m.arenas;
+}
+
 json_t *hl_render_memory_summary(const hl_heap *h)
 {
     hl_alloc_stats s;

@@ -18,6 +18,9 @@ json_t *hl_render_gc(const hl_heap *h);
 json_t *hl_render_collect(const hl_collect_result *r);
 json_t *hl_render_memory(const hl_heap *h);
 json_t *hl_render_memory_summary(const hl_heap *h);
+/* [{"arena": i, "pools": [[size_class or -1, used, capacity], ...]}, ...]:
+ * every pool of every arena, in address order (the dashboard's map). */
+json_t *hl_render_arena_map(const hl_heap *h);
 /* sys._debugmallocstats()'s pymalloc section, malloc'd text. */
 char *hl_render_memory_text(const hl_heap *h);
 json_t *hl_render_names(const hl_heap *h);
