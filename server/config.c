@@ -73,6 +73,12 @@ static const option OPTIONS[] = {
      F(static_dir), 0, 0},
     {"openapi", "HEAPLAB_OPENAPI", "FILE", HEAPLAB_OPENAPI_FILE, "file served at /openapi.json",
      K_STR, F(openapi_file), 0, 0},
+    {"shard", "HEAPLAB_SHARD", "NAME", NULL,
+     "this process's shard: heap ids it mints start with NAME- so a router can find their owner "
+     "(1-16 of a-z, 0-9)", K_STR, F(shard), 0, 0},
+    {"healthcheck", NULL, NULL, NULL,
+     "ask the server these options describe for /healthz and exit 0 if it answers 200 (for container "
+     "health checks)", K_BOOL, F(healthcheck), 0, 0},
     {"help", NULL, NULL, NULL, "print this help and exit", K_HELP, 0, 0, 0},
     {"version", NULL, NULL, NULL, "print the version and exit", K_VERSION, 0, 0, 0},
 };
@@ -319,8 +325,21 @@ static bool resolve_token(hl_srv_config *cfg, const int *from, char *err, size_t
     return tok > file ? true : read_token_file(cfg, err, errlen);
 }
 
+static bool valid_shard(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 16)
+        return false;
+    for (; *s; s++)
+        if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s)))
+            return false;
+    return true;
+}
+
 static bool check(hl_srv_config *cfg, char *err, size_t errlen)
 {
+    if (cfg->shard != NULL && !valid_shard(cfg->shard))
+        return fail(err, errlen, "--shard: '%s' must be 1 to 16 characters of a-z and 0-9", cfg->shard);
     if (!hl_srv_bind_addr_parse(cfg->bind, (uint16_t)cfg->port, &cfg->addr))
         return fail(err, errlen, "--bind: '%s' is not an IPv4 or IPv6 address", cfg->bind);
     if (cfg->no_auth && !cfg->addr.loopback)
@@ -356,6 +375,7 @@ void hl_srv_config_free(hl_srv_config *cfg)
     free(cfg->admin_token_file);
     free(cfg->static_dir);
     free(cfg->openapi_file);
+    free(cfg->shard);
     memset(cfg, 0, sizeof *cfg);
 }
 

@@ -43,6 +43,8 @@ typedef struct hl_srv_config {
     uint64_t event_ring;
     char *static_dir;
     char *openapi_file;
+    char *shard;             /* prefix of minted heap ids, NULL = none */
+    bool healthcheck;        /* probe the configured server and exit */
 
     hl_srv_bind_addr addr;   /* bind and port, resolved */
 } hl_srv_config;

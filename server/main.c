@@ -9,6 +9,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "healthcheck.h"
 #include "http.h"
 #include "log.h"
 #include "state.h"
@@ -25,6 +26,7 @@ static hl_api *new_api(const hl_srv_config *cfg)
         .max_objects = cfg->max_objects,
         .max_bytes = cfg->max_bytes,
         .event_ring = (size_t)cfg->event_ring,
+        .shard = cfg->shard,
     };
     return hl_api_new(&acfg);
 }
@@ -135,7 +137,7 @@ int main(int argc, char **argv)
     case HL_SRV_CONFIG_RUN:
         break;
     }
-    int status = serve(&cfg);
+    int status = cfg.healthcheck ? hl_srv_healthcheck(&cfg.addr) : serve(&cfg);
     hl_srv_config_free(&cfg);
     return status;
 }
