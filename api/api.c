@@ -122,7 +122,7 @@ static const char *bearer(const hl_api_request *req)
     a += 7;
     while (*a == ' ')
         a++;
-    return a;
+    return *a != '\0' ? a : NULL;
 }
 
 bool hl_api_is_admin(const hl_api *api, const hl_api_request *req)
@@ -169,8 +169,35 @@ static bool limit_field(json_t *limits, const char *name, uint64_t server_max, u
     return true;
 }
 
+/* Refuses members of a nested object outside the names given. */
+static bool only_members(json_t *obj, const char *where, const char *const *names, hl_api_response *out)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        bool known = false;
+        for (const char *const *n = names; *n != NULL && !known; n++)
+            known = strcmp(*n, key) == 0;
+        if (!known) {
+            hl_problem(out, 400, "unknown-field", NULL, "unknown field '%s.%s'", where, key);
+            return false;
+        }
+    }
+    return true;
+}
+
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
 static bool heap_config_from(const hl_api *api, json_t *body, hl_heap_config *cfg, hl_api_response *out)
 {
+    static const char *const limit_names[] = {"max_objects", "max_bytes", NULL};
+    static const char *const gc_names[] = {"thresholds", "enabled", NULL};
     hl_heap_config_default(cfg);
     cfg->max_objects = api->cfg.max_objects;
     cfg->max_bytes = api->cfg.max_bytes;
@@ -186,10 +213,14 @@ static bool heap_config_from(const hl_api *api, json_t *body, hl_heap_config *cf
     }
     json_t *name = json_object_get(body, "name"), *limits = json_object_get(body, "limits");
     json_t *gc = json_object_get(body, "gc");
-    if (name != NULL && (!json_is_string(name) || json_string_length(name) > 100)) {
+    if (name != NULL && (!json_is_string(name) || utf8_chars(json_string_value(name)) > 100)) {
         hl_problem(out, 400, "invalid-field", NULL, "'name' must be a string of at most 100 characters");
         return false;
     }
+    if (json_is_object(limits) && !only_members(limits, "limits", limit_names, out))
+        return false;
+    if (json_is_object(gc) && !only_members(gc, "gc", gc_names, out))
+        return false;
     if (limits != NULL && (!json_is_object(limits) ||
                            !limit_field(limits, "max_objects", api->cfg.max_objects, &cfg->max_objects, out) ||
                            !limit_field(limits, "max_bytes", api->cfg.max_bytes, &cfg->max_bytes, out))) {
@@ -201,11 +232,12 @@ static bool heap_config_from(const hl_api *api, json_t *body, hl_heap_config *cf
         return true;
     json_t *th = json_object_get(gc, "thresholds"), *en = json_object_get(gc, "enabled");
     if (!json_is_object(gc) || (en != NULL && !json_is_boolean(en)) ||
-        (th != NULL && (!json_is_array(th) || json_array_size(th) != 3))) {
-        hl_problem(out, 400, "invalid-field", NULL, "'gc' is {\"thresholds\": [t0, t1, t2], \"enabled\": true|false}");
+        (th != NULL && (!json_is_array(th) || json_array_size(th) < 1 || json_array_size(th) > 3))) {
+        hl_problem(out, 400, "invalid-field", NULL,
+                   "'gc' is {\"thresholds\": [t0[, t1[, t2]]], \"enabled\": true|false}, as gc.set_threshold takes");
         return false;
     }
-    for (size_t i = 0; th != NULL && i < 3; i++) {
+    for (size_t i = 0; th != NULL && i < json_array_size(th); i++) {
         json_t *t = json_array_get(th, i);
         if (!json_is_integer(t) || json_integer_value(t) < 0 || json_integer_value(t) > 1000000000) {
             hl_problem(out, 400, "invalid-field", NULL, "gc.thresholds[%zu] must be an integer from 0 to 1000000000", i);

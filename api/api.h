@@ -40,6 +40,7 @@ typedef struct hl_api_request {
     const char *authorization; /* the Authorization header, or NULL */
     const char *accept;        /* the Accept header, or NULL */
     const char *content_type;  /* the Content-Type header, or NULL */
+    const char *last_event_id; /* the Last-Event-ID header (SSE reconnects), or NULL */
     const char *body;          /* may be NULL when body_len is 0 */
     size_t body_len;
 } hl_api_request;

@@ -186,6 +186,8 @@ static bool parse_value(hl_apply_ctx *c, json_t *body, create_args *a)
 {
     json_t *v = member(body, "value");
     json_t *size = member(body, "size");
+    if (size != NULL && a->spec.type != HL_BYTES)
+        return fail(c, 400, "invalid-field", "only bytes take a 'size'") != NULL;
     switch (a->spec.type) {
     case HL_INT:
         if (!json_is_integer(v))
@@ -301,7 +303,7 @@ json_t *hl_apply_create(hl_apply_ctx *c, json_t *body, const char *extra_field)
 
 json_t *hl_apply_bind(hl_apply_ctx *c, const char *name, json_t *body, const char *extra_field)
 {
-    static const char *const allowed[] = {"id", "name", NULL};
+    static const char *const allowed[] = {"id", NULL};
     uint64_t id;
     if (!only_fields(c, body, allowed, extra_field))
         return NULL;
@@ -351,7 +353,7 @@ static json_t *ref_result(hl_apply_ctx *c, uint64_t container, uint64_t target)
 
 json_t *hl_apply_ref(hl_apply_ctx *c, json_t *idv, json_t *body, const char *extra_field)
 {
-    static const char *const allowed[] = {"target", "index", "key", "attr", "id", NULL};
+    static const char *const allowed[] = {"target", "index", "key", "attr", NULL};
     uint64_t id, target;
     if (!only_fields(c, body, allowed, extra_field) || !hl_apply_id(c, idv, "id", &id) ||
         !hl_apply_id(c, member(body, "target"), "target", &target))
@@ -404,7 +406,7 @@ json_t *hl_apply_ref(hl_apply_ctx *c, json_t *idv, json_t *body, const char *ext
 
 json_t *hl_apply_unref(hl_apply_ctx *c, json_t *idv, json_t *body, const char *extra_field)
 {
-    static const char *const allowed[] = {"index", "key", "attr", "target", "id", NULL};
+    static const char *const allowed[] = {"index", "key", "attr", "target", NULL};
     uint64_t id;
     if (!only_fields(c, body, allowed, extra_field) || !hl_apply_id(c, idv, "id", &id))
         return NULL;
@@ -468,7 +470,7 @@ json_t *hl_apply_weakref(hl_apply_ctx *c, json_t *body, const char *extra_field)
     }
     c->produced = r.id;
     if (!r.alive)
-        return json_pack("{s:I,s:s,s:b}", "id", (json_int_t)r.id, "type", "weakref", "alive", 0);
+        return json_pack("{s:I,s:s,s:b,s:i}", "id", (json_int_t)r.id, "type", "weakref", "alive", 0, "refcount", 0);
     return hl_render_object(c->heap, r.id, false);
 }
 

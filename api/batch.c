@@ -10,52 +10,70 @@
 #include <stdlib.h>
 #include <string.h>
 
+static json_t *invalid(hl_apply_ctx *c, const char *slug, const char *detail, const char *kind)
+{
+    c->err->status = 400;
+    c->err->slug = slug;
+    snprintf(c->err->detail, sizeof c->err->detail, detail, kind);
+    return NULL;
+}
+
+/* The op without the members that only route it ("op", and "id" or "name"
+ * where they name the target): what remains is the endpoint's own body. */
+static json_t *body_of(json_t *op, const char *routing)
+{
+    json_t *body = json_copy(op);
+    json_object_del(body, "op");
+    if (routing != NULL)
+        json_object_del(body, routing);
+    return body;
+}
+
+static json_t *apply_routed(hl_apply_ctx *c, json_t *op, const char *kind)
+{
+    json_t *r;
+    if (strcmp(kind, "bind") == 0 || strcmp(kind, "unbind") == 0) {
+        const char *name = json_string_value(json_object_get(op, "name"));
+        if (name == NULL || name[0] == '\0')
+            return invalid(c, "invalid-field", "%s needs a non-empty 'name'", kind);
+        json_t *body = body_of(op, "name");
+        if (kind[0] == 'b')
+            r = hl_apply_bind(c, name, body, NULL);
+        else if (json_object_size(body) != 0)
+            r = invalid(c, "unknown-field", "%s takes only 'name'", kind);
+        else
+            r = hl_apply_unbind(c, name);
+        json_decref(body);
+        return r;
+    }
+    json_t *body = body_of(op, "id");
+    json_t *id = json_object_get(op, "id");
+    r = kind[0] == 'r' ? hl_apply_ref(c, id, body, NULL) : hl_apply_unref(c, id, body, NULL);
+    json_decref(body);
+    return r;
+}
+
 static json_t *apply_op(hl_apply_ctx *c, json_t *op)
 {
     const char *kind = json_string_value(json_object_get(op, "op"));
-    if (!json_is_object(op) || kind == NULL) {
-        c->err->status = 400;
-        c->err->slug = "invalid-op";
-        snprintf(c->err->detail, sizeof c->err->detail, "each op must be an object with an \"op\" string");
-        return NULL;
-    }
+    if (!json_is_object(op) || kind == NULL)
+        return invalid(c, "invalid-op", "each op must be an object with an \"op\" string%s", "");
     if (strcmp(kind, "create") == 0)
         return hl_apply_create(c, op, "op");
-    if (strcmp(kind, "bind") == 0 || strcmp(kind, "unbind") == 0) {
-        const char *name = json_string_value(json_object_get(op, "name"));
-        if (name == NULL || name[0] == '\0') {
-            c->err->status = 400;
-            c->err->slug = "invalid-field";
-            snprintf(c->err->detail, sizeof c->err->detail, "%s needs a non-empty 'name'", kind);
-            return NULL;
-        }
-        if (kind[0] == 'b')
-            return hl_apply_bind(c, name, op, "op");
-        if (json_object_size(op) != 2) {
-            c->err->status = 400;
-            c->err->slug = "unknown-field";
-            snprintf(c->err->detail, sizeof c->err->detail, "unbind takes only 'name'");
-            return NULL;
-        }
-        return hl_apply_unbind(c, name);
-    }
-    if (strcmp(kind, "ref") == 0)
-        return hl_apply_ref(c, json_object_get(op, "id"), op, "op");
-    if (strcmp(kind, "unref") == 0)
-        return hl_apply_unref(c, json_object_get(op, "id"), op, "op");
+    if (strcmp(kind, "bind") == 0 || strcmp(kind, "unbind") == 0 || strcmp(kind, "ref") == 0 ||
+        strcmp(kind, "unref") == 0)
+        return apply_routed(c, op, kind);
     if (strcmp(kind, "weakref") == 0)
         return hl_apply_weakref(c, op, "op");
     if (strcmp(kind, "collect") == 0)
         return hl_apply_collect(c, op, "op");
     if (strcmp(kind, "gc") == 0)
         return hl_apply_gc(c, op, "op");
-    if ((strcmp(kind, "freeze") == 0 || strcmp(kind, "unfreeze") == 0) && json_object_size(op) == 1)
-        return hl_apply_freeze(c, kind[0] == 'f');
-    c->err->status = 400;
-    c->err->slug = "invalid-op";
-    snprintf(c->err->detail, sizeof c->err->detail,
-             "unknown op '%s' (create, bind, unbind, ref, unref, weakref, collect, gc, freeze, unfreeze)", kind);
-    return NULL;
+    if (strcmp(kind, "freeze") == 0 || strcmp(kind, "unfreeze") == 0)
+        return json_object_size(op) == 1 ? hl_apply_freeze(c, kind[0] == 'f')
+                                         : invalid(c, "unknown-field", "%s takes no fields", kind);
+    return invalid(c, "invalid-op",
+                   "unknown op '%s' (create, bind, unbind, ref, unref, weakref, collect, gc, freeze, unfreeze)", kind);
 }
 
 void hl_api_batch(hl_api *api, hl_api_heap *e, const hl_api_request *req, hl_api_response *out)

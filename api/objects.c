@@ -175,6 +175,8 @@ static void objects_route(hl_api *api, hl_api_heap *e, const hl_api_request *req
             not_allowed(out, req, "GET");
         else if (p == NULL)
             freed_problem(e, id, out);
+        else if (json_is_null(p))
+            hl_problem(out, 503, "out-of-memory", NULL, "out of memory while searching for a path");
         else
             hl_respond_json(out, 200, p);
         return;
@@ -324,7 +326,10 @@ static void events_route(hl_api *api, hl_api_heap *e, const hl_api_request *req,
     char sbuf[32], lbuf[32];
     const char *since_s = hl_api_query(req, "since", sbuf, sizeof sbuf);
     const char *limit_s = hl_api_query(req, "limit", lbuf, sizeof lbuf);
-    uint64_t since = wants_stream(req) ? e->events.next_seq : 1, limit = 1000;
+    uint64_t since = wants_stream(req) ? e->events.next_seq : 1, limit = 1000, last_seen;
+    /* A reconnecting EventSource says where it stopped. */
+    if (since_s == NULL && wants_stream(req) && parse_id(req->last_event_id, &last_seen))
+        since = last_seen + 1;
     if (since_s != NULL && strcmp(since_s, "0") != 0 && !parse_id(since_s, &since)) {
         hl_problem(out, 400, "invalid-query", NULL, "since must be an event seq (a non-negative integer)");
         return;
@@ -389,7 +394,10 @@ void hl_api_heap_route(hl_api *api, hl_api_heap *e, const hl_api_request *req, h
         if (!method_is(req, "POST"))
             not_allowed(out, req, "POST");
         else if (hl_api_parse_body(req, out, &body, true)) {
-            finish(api, out, hl_apply_weakref(&c, body, NULL), &err, 201);
+            json_t *r = hl_apply_weakref(&c, body, NULL);
+            if (r != NULL && json_is_true(json_object_get(r, "alive")))
+                snprintf(out->location, sizeof out->location, "/v1/heaps/%s/objects/%" PRIu64, e->id, c.produced);
+            finish(api, out, r, &err, 201);
             json_decref(body);
         }
     } else if (strcmp(what, "memory") == 0 && nseg == 1) {

@@ -111,7 +111,7 @@ json_t *hl_paths_from_names(const hl_heap *h, uint64_t id)
     w.seen = calloc(w.seen_cap, sizeof *w.seen);
     json_t *result = NULL;
     if (w.seen == NULL)
-        return json_pack("{s:I,s:b,s:s}", "id", (json_int_t)id, "reachable", 0, "detail", "out of memory");
+        return json_null();
     hl_heap_names(h, from_name, &w);
     for (size_t i = 0; i < w.len && !w.oom; i++) {
         if (w.queue[i].id == id) {
@@ -121,10 +121,11 @@ json_t *hl_paths_from_names(const hl_heap *h, uint64_t id)
         w.current = (int64_t)i;
         hl_heap_referents(h, w.queue[i].id, from_ref, &w);
     }
-    if (result == NULL)
+    if (result == NULL && w.oom)
+        result = json_null();
+    else if (result == NULL)
         result = json_pack("{s:I,s:b,s:s}", "id", (json_int_t)id, "reachable", 0, "detail",
-                           w.oom ? "out of memory while searching"
-                                 : "unreachable from any name: only a collection can free it");
+                           "unreachable from any name: only a collection can free it");
     free(w.queue);
     free(w.seen);
     return result;

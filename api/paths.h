@@ -10,7 +10,7 @@
 
 /* {"id", "reachable": true, "path": [{"name": "a", "id": 3}, {"id": 7,
  * "via": "[0]"}, ...]} or {"id", "reachable": false, "detail": ...};
- * NULL if id is not a live object. */
+ * NULL if id is not a live object; JSON null when memory ran out. */
 json_t *hl_paths_from_names(const hl_heap *h, uint64_t id);
 
 #endif

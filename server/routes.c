@@ -47,6 +47,7 @@ static enum MHD_Result api(hl_srv_state *st, hl_srv_request *req)
         .authorization = header(req, MHD_HTTP_HEADER_AUTHORIZATION),
         .accept = header(req, MHD_HTTP_HEADER_ACCEPT),
         .content_type = header(req, MHD_HTTP_HEADER_CONTENT_TYPE),
+        .last_event_id = header(req, "Last-Event-ID"),
         .body = req->body,
         .body_len = req->body_len,
     };
@@ -66,6 +67,10 @@ static enum MHD_Result api(hl_srv_state *st, hl_srv_request *req)
     }
     if (r && out.location[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, out.location);
+    if (r && out.allow[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, out.allow);
+    if (r && out.auth_challenge)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"heaplab\"");
     int status = out.status;
     uint64_t bytes = out.body_len;
     hl_api_response_free(&out);
@@ -154,6 +159,10 @@ enum MHD_Result hl_srv_routes_dispatch(hl_srv_state *st, hl_srv_request *req)
         return hl_srv_reply_problem(st, req, 413, "the request body is larger than the server accepts");
     if (strcmp(req->method, "OPTIONS") == 0)
         return preflight(st, req);
+    /* libmicrohttpd decodes %00 into the path, which would cut it short
+     * and address a different resource. */
+    if (strcasestr(req->target, "%00") != NULL)
+        return hl_srv_reply_problem(st, req, 400, "the URL contains an encoded NUL (%00)");
     if (under_v1(req->path))
         return api(st, req);
     for (size_t i = 0; i < sizeof SERVER_ROUTES / sizeof SERVER_ROUTES[0]; i++) {
