@@ -8,7 +8,7 @@
 # Usage: test_deploy_files.sh REPO HEAPLAB_BINARY.  Prints `N passed, N failed`.
 set -uo pipefail
 repo=$1
-binary=$2
+binary=$(realpath "$2")
 passed=0
 failed=0
 check() { # status description
