@@ -3,6 +3,7 @@
  * (locked and authorised) when these run. */
 #include "api_internal.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,9 +66,10 @@ static bool parse_id(const char *s, uint64_t *out)
     char *end;
     if (s == NULL || *s < '1' || *s > '9')
         return false;
+    errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
     *out = v;
-    return *end == '\0' && v > 0;
+    return *end == '\0' && v > 0 && errno == 0;
 }
 
 static void freed_problem(hl_api_heap *e, uint64_t id, hl_api_response *out)
