@@ -64,7 +64,7 @@ bool hl_api_parse_body(const hl_api_request *req, hl_api_response *out, json_t *
         return !required;
     }
     json_error_t err;
-    *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &err);
+    *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
     if (*body == NULL) {
         json_t *extra = json_pack("{s:I,s:i,s:i}", "position", (json_int_t)err.position, "line", err.line,
                                   "column", err.column);
@@ -361,7 +361,8 @@ static void heap_request(hl_api *api, const hl_api_request *req, hl_api_response
 static int split_path(char *path, char **seg)
 {
     int n = 0;
-    for (char *p = strtok(path, "/"); p != NULL; p = strtok(NULL, "/")) {
+    char *save;
+    for (char *p = strtok_r(path, "/", &save); p != NULL; p = strtok_r(NULL, "/", &save)) {
         if (n == MAX_SEGMENTS)
             return -1;
         seg[n++] = p;

@@ -35,7 +35,7 @@ void hl_api_delete(hl_api *api);
 
 typedef struct hl_api_request {
     const char *method;        /* "GET", "POST", ... */
-    const char *path;          /* "/v1/heaps/abc/objects" (no query) */
+    const char *path;          /* "/v1/heaps/abc/objects", percent-decoded, no query */
     const char *query;         /* raw query string without '?', or NULL */
     const char *authorization; /* the Authorization header, or NULL */
     const char *accept;        /* the Accept header, or NULL */
@@ -71,7 +71,7 @@ void hl_api_response_free(hl_api_response *r);
  * before the suspend must not be lost. */
 ssize_t hl_api_stream_read(hl_api_stream *s, char *buf, size_t cap);
 void hl_api_stream_set_notify(hl_api_stream *s, void (*notify)(void *ctx), void *ctx);
-void hl_api_stream_close(hl_api_stream *s);  /* the server is done with it */
+void hl_api_stream_close(hl_api_stream *s);  /* the server is done with it; before hl_api_delete */
 
 /* Ends every open stream (reads return -1) and refuses new ones: for
  * draining before shutdown. */

@@ -371,6 +371,17 @@ json_t *hl_apply_ref(hl_apply_ctx *c, json_t *idv, json_t *body, const char *ext
         return NULL;
     if (index != NULL && !json_is_integer(index))
         return fail(c, 400, "invalid-field", "'index' must be an integer");
+    /* Each container takes its own kind of slot and no other. */
+    bool fits = (info.type == HL_LIST && !key && !attr) || (info.type == HL_DICT && !index && !attr) ||
+                (info.type == HL_SET && !index && !key && !attr) || (info.type == HL_INSTANCE && !index && !key) ||
+                (info.type != HL_LIST && info.type != HL_DICT && info.type != HL_SET && info.type != HL_INSTANCE);
+    if (!fits)
+        return fail(c, 400, "invalid-field",
+                    "a %s reference takes %s", hl_type_name(info.type),
+                    info.type == HL_LIST   ? "'target' and an optional 'index'"
+                    : info.type == HL_DICT ? "'key' and 'target'"
+                    : info.type == HL_SET  ? "only 'target'"
+                                           : "'attr' and 'target'");
     switch (info.type) {
     case HL_LIST:
         spec.op = index ? HL_REF_SET_INDEX : HL_REF_APPEND;

@@ -361,6 +361,9 @@ static void events_route(hl_api *api, hl_api_heap *e, const hl_api_request *req,
     json_t *events = json_array();
     for (; seq < ring->next_seq && json_array_size(events) < limit; seq++)
         json_array_append_new(events, hl_evrec_json(hl_evring_get(ring, seq)));
+    /* Never promise a seq beyond the next one: a poller would skip events. */
+    if (seq > ring->next_seq)
+        seq = ring->next_seq;
     json_t *j = json_pack("{s:o,s:I}", "events", events, "next", (json_int_t)seq);
     if (since_s != NULL && since < first)
         json_object_set_new(j, "missed",
