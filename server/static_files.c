@@ -41,14 +41,26 @@ static const char *content_type(const char *name)
     return "application/octet-stream";
 }
 
-/* Every segment must be a plain name: no "", ".", "..", dot-files or '\'. */
+/* The static directory also holds the dashboard's npm manifest and the
+ * packages it installs; only the copies in vendor/ are meant to be served. */
+static bool build_only(const char *seg, size_t len)
+{
+    static const char *const names[] = {"node_modules", "package.json", "package-lock.json"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == len && strncmp(seg, names[i], len) == 0)
+            return true;
+    return false;
+}
+
+/* Every segment must be a plain name: no "", ".", "..", dot-files or '\',
+ * and nothing that is only there to build the dashboard. */
 static bool plain_path(const char *p)
 {
     if (p[0] != '/' || strchr(p, '\\'))
         return false;
     for (const char *seg = p + 1;; ) {
         size_t len = strcspn(seg, "/");
-        if (len == 0 || seg[0] == '.')
+        if (len == 0 || seg[0] == '.' || build_only(seg, len))
             return false;
         if (seg[len] == '\0')
             return true;
