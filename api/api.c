@@ -312,6 +312,7 @@ static void get_heap(hl_api_heap *e, hl_api_response *out)
     json_t *j = json_pack("{s:s,s:s,s:I,s:I}", "id", e->id, "name", e->name, "objects", (json_int_t)t.objects,
                           "bytes", (json_int_t)t.bytes);
     json_object_set_new(j, "names", json_integer((json_int_t)hl_heap_name_count(e->heap)));
+    json_object_set_new(j, "version", json_integer((json_int_t)e->version));
     json_object_set_new(j, "gc", hl_render_gc(e->heap));
     json_object_set_new(j, "memory", hl_render_memory_summary(e->heap));
     hl_respond_json(out, 200, j);

@@ -115,6 +115,7 @@ void hl_api_batch(hl_api *api, hl_api_heap *e, const hl_api_request *req, hl_api
         batch.n = i + 1;
         json_array_append_new(results, r);
         atomic_fetch_add(&api->ops_total, 1);
+        e->version++;
     }
     if (i < n) {
         json_t *extra = json_pack("{s:I,s:I,s:o}", "index", (json_int_t)i, "applied", (json_int_t)i, "results", results);

@@ -46,13 +46,15 @@ static void not_allowed(hl_api_response *out, const hl_api_request *req, const c
 }
 
 /* Runs one apply function's result into the response. */
-static void finish(hl_api *api, hl_api_response *out, json_t *result, const hl_apply_error *err, int status)
+static void finish(hl_api *api, hl_api_heap *e, hl_api_response *out, json_t *result, const hl_apply_error *err,
+                   int status)
 {
     if (result == NULL) {
         hl_api_fail(out, err, NULL);
         return;
     }
     atomic_fetch_add(&api->ops_total, 1);
+    e->version++;
     if (json_is_null(result)) {
         json_decref(result);
         out->status = 204;
@@ -148,7 +150,7 @@ static void objects_route(hl_api *api, hl_api_heap *e, const hl_api_request *req
             json_decref(body);
             if (r != NULL && json_is_true(json_object_get(r, "alive")))
                 snprintf(out->location, sizeof out->location, "/v1/heaps/%s/objects/%" PRIu64, e->id, c.produced);
-            finish(api, out, r, &err, 201);
+            finish(api, e, out, r, &err, 201);
         } else {
             not_allowed(out, req, "GET, POST");
         }
@@ -190,7 +192,7 @@ static void objects_route(hl_api *api, hl_api_heap *e, const hl_api_request *req
     json_t *idv = json_integer((json_int_t)id);
     if (method_is(req, "POST")) {
         if (hl_api_parse_body(req, out, &body, true)) {
-            finish(api, out, hl_apply_ref(&c, idv, body, NULL), &err, 200);
+            finish(api, e, out, hl_apply_ref(&c, idv, body, NULL), &err, 200);
             json_decref(body);
         }
     } else if (method_is(req, "DELETE")) {
@@ -207,7 +209,7 @@ static void objects_route(hl_api *api, hl_api_heap *e, const hl_api_request *req
             bool numeric = (i == 0 || i == 3) && *v != '\0' && *end == '\0';
             json_object_set_new(q, keys[i], numeric ? json_integer(n) : json_string(v));
         }
-        finish(api, out, hl_apply_unref(&c, idv, q, NULL), &err, 200);
+        finish(api, e, out, hl_apply_unref(&c, idv, q, NULL), &err, 200);
         json_decref(q);
     } else {
         not_allowed(out, req, "POST, DELETE");
@@ -233,11 +235,11 @@ static void names_route(hl_api *api, hl_api_heap *e, const hl_api_request *req, 
     json_t *body;
     if (method_is(req, "PUT")) {
         if (hl_api_parse_body(req, out, &body, true)) {
-            finish(api, out, hl_apply_bind(&c, name, body, NULL), &err, 200);
+            finish(api, e, out, hl_apply_bind(&c, name, body, NULL), &err, 200);
             json_decref(body);
         }
     } else if (method_is(req, "DELETE")) {
-        finish(api, out, hl_apply_unbind(&c, name), &err, 204);
+        finish(api, e, out, hl_apply_unbind(&c, name), &err, 204);
     } else if (method_is(req, "GET")) {
         uint64_t id;
         if (hl_heap_name_lookup(e->heap, name, &id) != HL_OK)
@@ -261,7 +263,7 @@ static void gc_route(hl_api *api, hl_api_heap *e, const hl_api_request *req, hl_
             hl_respond_json(out, 200, hl_render_gc(e->heap));
         } else if (method_is(req, "PATCH")) {
             if (hl_api_parse_body(req, out, &body, true)) {
-                finish(api, out, hl_apply_gc(&c, body, NULL), &err, 200);
+                finish(api, e, out, hl_apply_gc(&c, body, NULL), &err, 200);
                 json_decref(body);
             }
         } else {
@@ -281,11 +283,11 @@ static void gc_route(hl_api *api, hl_api_heap *e, const hl_api_request *req, hl_
     if (!hl_api_parse_body(req, out, &body, false))
         return;
     if (collect)
-        finish(api, out, hl_apply_collect(&c, body, NULL), &err, 200);
+        finish(api, e, out, hl_apply_collect(&c, body, NULL), &err, 200);
     else if (body != NULL && json_object_size(body) != 0)
         hl_problem(out, 400, "unknown-field", NULL, "freeze and unfreeze take no fields");
     else
-        finish(api, out, hl_apply_freeze(&c, freeze), &err, 200);
+        finish(api, e, out, hl_apply_freeze(&c, freeze), &err, 200);
     json_decref(body);
 }
 
@@ -402,7 +404,7 @@ void hl_api_heap_route(hl_api *api, hl_api_heap *e, const hl_api_request *req, h
             json_t *r = hl_apply_weakref(&c, body, NULL);
             if (r != NULL && json_is_true(json_object_get(r, "alive")))
                 snprintf(out->location, sizeof out->location, "/v1/heaps/%s/objects/%" PRIu64, e->id, c.produced);
-            finish(api, out, r, &err, 201);
+            finish(api, e, out, r, &err, 201);
             json_decref(body);
         }
     } else if (strcmp(what, "memory") == 0 && nseg == 1) {

@@ -33,6 +33,7 @@ typedef struct hl_api_heap {
     atomic_int refs;
     bool deleted;
     hl_api_stream *streams;      /* open SSE streams on this heap */
+    uint64_t version;            /* operations applied: a cheap "did it change" */
 } hl_api_heap;
 
 typedef struct hl_registry {

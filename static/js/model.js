@@ -194,7 +194,7 @@ export function layoutRoots(elements) {
 /** A cheap fingerprint of GET /v1/heaps/{h}: differs when the heap changed. */
 export function summarySignature(s) {
   if (!s) return '';
-  return JSON.stringify([s.objects, s.bytes, s.names, s.gc && s.gc.count, s.gc && s.gc.stats, s.gc && s.gc.frozen,
+  return JSON.stringify([s.version, s.objects, s.bytes, s.names, s.gc && s.gc.count, s.gc && s.gc.stats, s.gc && s.gc.frozen,
     s.gc && s.gc.enabled, s.gc && s.gc.thresholds, s.memory]);
 }
 
