@@ -289,13 +289,19 @@ bool hl_dict_set(hl_heap *h, hl_dict *d, hl_object *key, hl_object *value)
     return true;
 }
 
+/* The entry index of a key given as UTF-8 text, or IX_EMPTY. */
+static int64_t find_text(const hl_dict *d, const char *key, size_t len, size_t *slot)
+{
+    if (d->keys == NULL)
+        return IX_EMPTY;
+    key_probe probe = text_probe(key, len);
+    return lookup(d->keys, &probe, slot);
+}
+
 hl_object *hl_dict_get(const hl_dict *d, const char *key, size_t len)
 {
     size_t slot;
-    if (d->keys == NULL)
-        return NULL;
-    key_probe probe = text_probe(key, len);
-    int64_t ix = lookup(d->keys, &probe, &slot);
+    int64_t ix = find_text(d, key, len, &slot);
     return ix >= 0 ? entries(d->keys)[ix].value : NULL;
 }
 
@@ -319,10 +325,7 @@ size_t hl_dict_growth_bytes(const hl_dict *d)
 bool hl_dict_replace(hl_heap *h, hl_dict *d, const char *key, size_t len, hl_object *value)
 {
     size_t slot;
-    if (d->keys == NULL)
-        return false;
-    key_probe probe = text_probe(key, len);
-    int64_t ix = lookup(d->keys, &probe, &slot);
+    int64_t ix = find_text(d, key, len, &slot);
     if (ix < 0)
         return false;
     maintain_tracking(h, d, value);
@@ -348,10 +351,7 @@ void hl_dict_discard_storage(hl_heap *h, hl_dict *d)
 bool hl_dict_delete(hl_heap *h, hl_dict *d, const char *key, size_t len)
 {
     size_t slot;
-    if (d->keys == NULL)
-        return false;
-    key_probe probe = text_probe(key, len);
-    int64_t ix = lookup(d->keys, &probe, &slot);
+    int64_t ix = find_text(d, key, len, &slot);
     if (ix < 0)
         return false;
     dict_entry *e = &entries(d->keys)[ix];
