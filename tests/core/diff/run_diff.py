@@ -91,8 +91,7 @@ def compare(name, model, python, py_path, py_err):
 
 def run_one(args, name, runner_args, workdir):
     py_path = os.path.join(workdir, name.replace("/", "_") + ".py")
-    cmd = [args.runner] + (["--workaround-known"] if args.workaround_known else []) + \
-        [py_path if a == "OUT" else a for a in runner_args]
+    cmd = [args.runner] + [py_path if a == "OUT" else a for a in runner_args]
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
     except subprocess.TimeoutExpired:
@@ -140,8 +139,6 @@ def main():
     ap.add_argument("--python", default=os.environ.get("HL_DIFF_PYTHON", "python3"))
     ap.add_argument("--keep", help="keep generated programs in this directory")
     ap.add_argument("--timeout", type=float, default=120)
-    ap.add_argument("--workaround-known", action="store_true",
-                    help="investigation aid: let hl-scenario paper over the known model gaps (README)")
     args = ap.parse_args()
     args.runner = args.runner or args.runner_pos
     if not args.runner:
