@@ -16,7 +16,8 @@ static const struct {
     [HL_E_NO_OBJECT] = {"HL_E_NO_OBJECT", "no live object has that id"},
     [HL_E_NAME_UNBOUND] = {"HL_E_NAME_UNBOUND", "that name is not bound (NameError)"},
     [HL_E_IMMUTABLE] = {"HL_E_IMMUTABLE", "that object is immutable: its references cannot change"},
-    [HL_E_UNHASHABLE] = {"HL_E_UNHASHABLE", "unhashable type (TypeError): lists, dicts and sets cannot be set members"},
+    [HL_E_UNHASHABLE] = {"HL_E_UNHASHABLE", "unhashable (TypeError: lists, dicts and sets cannot be set members; "
+                                            "RecursionError: tuples nested over 500 deep)"},
     [HL_E_INDEX] = {"HL_E_INDEX", "index out of range (IndexError)"},
     [HL_E_KEY] = {"HL_E_KEY", "no such key or member (KeyError)"},
     [HL_E_ATTR] = {"HL_E_ATTR", "the object has no such attribute (AttributeError)"},

@@ -178,14 +178,22 @@ static int64_t hash_pointer(const void *p)
     return fix_minus_one((int64_t)y);
 }
 
-static bool hash_tuple(const hl_tuple *t, int64_t *out)
+/* Deeper tuples are refused (CPython would raise RecursionError): hashing
+ * recurses once per level and must not exhaust the C stack. */
+#define HASH_MAX_DEPTH 500
+
+static bool hash_at(const hl_object *o, int64_t *out, int depth);
+
+static bool hash_tuple(const hl_tuple *t, int64_t *out, int depth)
 {
+    if (depth > HASH_MAX_DEPTH)
+        return false;
     const uint64_t p1 = 11400714785074694791ull, p2 = 14029467366897019727ull,
                    p5 = 2870177450012600261ull;
     uint64_t acc = p5;
     for (uint64_t i = 0; i < t->size; i++) {
         int64_t lane;
-        if (!hl_object_hash(t->items[i], &lane))
+        if (!hash_at(t->items[i], &lane, depth + 1))
             return false;
         acc += (uint64_t)lane * p2;
         acc = (acc << 31) | (acc >> 33);
@@ -197,6 +205,11 @@ static bool hash_tuple(const hl_tuple *t, int64_t *out)
 }
 
 bool hl_object_hash(const hl_object *o, int64_t *out)
+{
+    return hash_at(o, out, 0);
+}
+
+static bool hash_at(const hl_object *o, int64_t *out, int depth)
 {
     switch ((hl_type)o->type) {
     case HL_INT:
@@ -212,13 +225,13 @@ bool hl_object_hash(const hl_object *o, int64_t *out)
         *out = hl_hash_buffer(((const hl_bytes *)o)->data, ((const hl_bytes *)o)->length);
         return true;
     case HL_TUPLE:
-        return hash_tuple((const hl_tuple *)o, out);
+        return hash_tuple((const hl_tuple *)o, out, depth);
     case HL_INSTANCE:
         *out = hash_pointer(o);
         return true;
     case HL_WEAKREF: {
         const hl_weakref *wr = (const hl_weakref *)o;
-        return wr->target != NULL && hl_object_hash(wr->target, out);
+        return wr->target != NULL && hash_at(wr->target, out, depth + 1);
     }
     default:
         return false;

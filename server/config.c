@@ -157,13 +157,13 @@ static bool add_origins(hl_srv_config *cfg, const char *list, char *err, size_t 
             len--;
         if (len == 0)
             continue;
-        char *o = strndup(start, len);
         char **grown = realloc(cfg->origins, (cfg->norigins + 1) * sizeof *grown);
-        if (o == NULL || grown == NULL) {
-            free(o);
+        if (grown == NULL)
             return fail(err, errlen, "out of memory");
-        }
         cfg->origins = grown;
+        char *o = strndup(start, len);
+        if (o == NULL)
+            return fail(err, errlen, "out of memory");
         cfg->origins[cfg->norigins++] = o;
         if (strstr(o, "://") == NULL)
             return fail(err, errlen, "--allow-origin: '%s' is not an origin like https://example.org", o);
