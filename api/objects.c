@@ -233,6 +233,10 @@ static void names_route(hl_api *api, hl_api_heap *e, const hl_api_request *req, 
     }
     const char *name = seg[1];
     json_t *body;
+    if (method_is(req, "PUT") && !hl_text_is_utf8(name)) {
+        hl_problem(out, 400, "invalid-field", NULL, "the name in the path is not valid UTF-8: %s", name);
+        return;
+    }
     if (method_is(req, "PUT")) {
         if (hl_api_parse_body(req, out, &body, true)) {
             finish(api, e, out, hl_apply_bind(&c, name, body, NULL), &err, 200);

@@ -48,13 +48,56 @@ void hl_respond_json(hl_api_response *out, int status, json_t *body)
     set_body(out, status, "application/json", body);
 }
 
+/* Length of the valid UTF-8 sequence at s, 0 if none starts there. */
+static size_t utf8_seq(const unsigned char *s)
+{
+    size_t n = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3 : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+    if (n == 0 || (n == 2 && s[0] < 0xC2))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    return n;
+}
+
+bool hl_text_is_utf8(const char *text)
+{
+    for (const unsigned char *s = (const unsigned char *)text; *s;) {
+        size_t n = utf8_seq(s);
+        if (n == 0)
+            return false;
+        s += n;
+    }
+    return true;
+}
+
+/* A detail may quote what the client sent; JSON needs valid UTF-8, so any
+ * other byte is shown as \xNN instead of silently dropping the detail. */
+static void to_utf8(const char *in, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (const unsigned char *s = (const unsigned char *)in; *s && o + 5 < cap;) {
+        size_t n = utf8_seq(s);
+        if (n == 0) {
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02X", *s);
+            s++;
+            continue;
+        }
+        memcpy(out + o, s, n);
+        o += n;
+        s += n;
+    }
+    out[o] = '\0';
+}
+
 void hl_problem(hl_api_response *out, int status, const char *slug, json_t *extra, const char *fmt, ...)
 {
-    char detail[512];
+    char raw[512], detail[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(detail, sizeof detail, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    to_utf8(raw, detail, sizeof detail);
     char type[96];
     if (slug != NULL)
         snprintf(type, sizeof type, "/problems/%s", slug);

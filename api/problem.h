@@ -8,6 +8,7 @@
 #define HL_API_PROBLEM_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "api.h"
 #include "heap.h"
@@ -20,6 +21,9 @@ void hl_problem(hl_api_response *out, int status, const char *slug, json_t *extr
 /* The HTTP status and problem slug for an error of the core. */
 int hl_problem_status_of(hl_status s);
 const char *hl_problem_slug_of(hl_status s);
+
+/* Whether text is valid UTF-8 (JSON can carry nothing else). */
+bool hl_text_is_utf8(const char *text);
 
 /* Writes a JSON value as the response body (stolen). */
 void hl_respond_json(hl_api_response *out, int status, json_t *body);

@@ -28,7 +28,7 @@ static hl_status find(const hl_heap *h, uint64_t id, hl_object **out)
 
 static bool valid_name(const char *name)
 {
-    return name != NULL && name[0] != '\0';
+    return name != NULL && name[0] != '\0' && hl_utf8_valid(name, strlen(name));
 }
 
 static void push_refs(hl_object **objs, size_t n)

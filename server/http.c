@@ -9,6 +9,8 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,6 +70,33 @@ static bool declared_too_large(struct MHD_Connection *conn, uint64_t limit)
     return strtoull(cl, NULL, 10) > limit;
 }
 
+typedef struct length_headers {
+    const char *first;
+    bool conflict;
+} length_headers;
+
+static enum MHD_Result note_length(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    length_headers *l = cls;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0)
+        return MHD_YES;
+    if (l->first == NULL)
+        l->first = value;
+    else if (strcmp(l->first, value) != 0)
+        l->conflict = true;
+    return MHD_YES;
+}
+
+/* Two different Content-Length headers mean two readings of where the
+ * body ends: a request-smuggling vector behind a proxy (RFC 9112 6.3). */
+static bool conflicting_lengths(struct MHD_Connection *conn)
+{
+    length_headers l = {NULL, false};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, note_length, &l);
+    return l.conflict;
+}
+
 /* The first call sees headers only.  Answering now would make 0.9.75 close
  * the connection, so only an oversized body is refused here, on purpose
  * before it is read. */
@@ -75,9 +104,12 @@ static enum MHD_Result first_call(hl_srv_http *h, hl_srv_request *req, const cha
 {
     req->started = true;
     snprintf(req->method, sizeof req->method, "%s", method);
-    if (!declared_too_large(req->conn, h->st->cfg->max_body))
+    if (conflicting_lengths(req->conn))
+        req->bad_framing = true;
+    else if (declared_too_large(req->conn, h->st->cfg->max_body))
+        req->too_large = true;
+    else
         return MHD_YES;
-    req->too_large = true;
     return hl_srv_routes_dispatch(h->st, req);
 }
 
@@ -129,6 +161,9 @@ hl_srv_http *hl_srv_http_start(hl_srv_state *st)
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->connection_memory,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->idle_timeout,
+        /* RFC 9112 strictly: no HTTP/1.1 request without Host, no
+         * conflicting Content-Length headers (request smuggling). */
+        MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,

@@ -29,7 +29,7 @@ enum MHD_Result hl_srv_reply(hl_srv_state *st, hl_srv_request *req, int status, 
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     const char *origin = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Origin");
     hl_srv_cors_decorate(st->cfg, origin, r);
-    if (atomic_load(&st->draining) || req->too_large)
+    if (atomic_load(&st->draining) || req->too_large || req->bad_framing)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ok = MHD_queue_response(req->conn, (unsigned)status, r);
     MHD_destroy_response(r);

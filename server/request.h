@@ -23,6 +23,7 @@ typedef struct hl_srv_request {
     char method[16];
     bool started;         /* the access handler has seen this request */
     bool too_large;
+    bool bad_framing;     /* conflicting Content-Length headers */
     char *body;
     size_t body_len, body_cap;
     struct timespec t0;

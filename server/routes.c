@@ -155,6 +155,8 @@ static const struct {
 
 enum MHD_Result hl_srv_routes_dispatch(hl_srv_state *st, hl_srv_request *req)
 {
+    if (req->bad_framing)
+        return hl_srv_reply_problem(st, req, 400, "conflicting Content-Length headers: send exactly one");
     if (req->too_large)
         return hl_srv_reply_problem(st, req, 413, "the request body is larger than the server accepts");
     if (strcmp(req->method, "OPTIONS") == 0)
