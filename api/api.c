@@ -81,6 +81,11 @@ bool hl_api_parse_body(const hl_api_request *req, hl_api_response *out, json_t *
     return true;
 }
 
+static int hex_value(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
 /* Value of one query parameter, percent-decoded into buf; NULL if absent. */
 const char *hl_api_query(const hl_api_request *req, const char *name, char *buf, size_t cap)
 {
@@ -91,8 +96,8 @@ const char *hl_api_query(const hl_api_request *req, const char *name, char *buf,
         if (len > nlen && strncmp(p, name, nlen) == 0 && p[nlen] == '=') {
             size_t o = 0;
             for (const char *s = p + nlen + 1; s < p + len && o + 1 < cap; s++) {
-                unsigned hi, lo;
-                if (*s == '%' && s + 2 < p + len + 1 && sscanf(s + 1, "%1x%1x", &hi, &lo) == 2) {
+                int hi = s + 2 < p + len ? hex_value(s[1]) : -1, lo = hi >= 0 ? hex_value(s[2]) : -1;
+                if (*s == '%' && hi >= 0 && lo >= 0) {
                     buf[o++] = (char)(hi * 16 + lo);
                     s += 2;
                 } else {

@@ -68,7 +68,6 @@ static bool collect_ref(void *ctx, const hl_ref *r)
 }
 
 typedef struct referrer_scan {
-    const hl_heap *h;
     uint64_t target;
     json_t *found;
     uint64_t current;
@@ -87,7 +86,7 @@ static bool note_referrer(void *ctx, const hl_ref *r)
 
 static json_t *referrers_of(const hl_heap *h, uint64_t id)
 {
-    referrer_scan s = {h, id, json_array(), 0, false};
+    referrer_scan s = {id, json_array(), 0, false};
     for (uint64_t o = hl_heap_next_live_id(h, 0); o != 0; o = hl_heap_next_live_id(h, o)) {
         s.current = o;
         s.hit = false;

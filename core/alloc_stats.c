@@ -354,7 +354,7 @@ static bool is_slot(const hl_alloc *a, const hl_alloc_arena *ao)
            && (p - base) % sizeof *ao == 0;
 }
 
-static bool check_fingers(checker *c, hl_alloc_arena *const last[])
+static bool check_fingers(checker *c, hl_alloc_arena *const *const last)
 {
     for (uint32_t k = 0; k <= HL_ALLOC_MAX_POOLS_IN_ARENA; k++)
         if (c->a->nfp2lasta[k] != last[k])
