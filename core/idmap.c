@@ -52,12 +52,13 @@ bool hl_idmap_put(hl_idmap *m, uint64_t id, void *value)
     if (!hl_idmap_reserve(m, id))
         return false;
     hl_idmap_page *page = m->pages[id >> HL_IDMAP_PAGE_BITS];
-    void **slot = &page->slot[id & (HL_IDMAP_PAGE_SLOTS - 1)];
-    if (*slot == NULL) {
+    uint64_t i = id & (HL_IDMAP_PAGE_SLOTS - 1);
+    if (page->slot[i] == NULL) {
         page->live++;
         m->live++;
+        page->occupied[i / 64] |= (uint64_t)1 << (i % 64);
     }
-    *slot = value;
+    page->slot[i] = value;
     return true;
 }
 
@@ -67,10 +68,11 @@ void hl_idmap_remove(hl_idmap *m, uint64_t id)
     if (p >= m->npages || m->pages[p] == NULL)
         return;
     hl_idmap_page *page = m->pages[p];
-    void **slot = &page->slot[id & (HL_IDMAP_PAGE_SLOTS - 1)];
-    if (*slot == NULL)
+    uint64_t i = id & (HL_IDMAP_PAGE_SLOTS - 1);
+    if (page->slot[i] == NULL)
         return;
-    *slot = NULL;
+    page->slot[i] = NULL;
+    page->occupied[i / 64] &= ~((uint64_t)1 << (i % 64));
     m->live--;
     if (--page->live == 0) {
         free(page);
@@ -84,14 +86,12 @@ uint64_t hl_idmap_next(const hl_idmap *m, uint64_t after)
     for (uint64_t p = id >> HL_IDMAP_PAGE_BITS; p < m->npages; p++) {
         const hl_idmap_page *page = m->pages[p];
         uint64_t first = p << HL_IDMAP_PAGE_BITS;
-        if (page == NULL) {
-            id = first + HL_IDMAP_PAGE_SLOTS;
-            continue;
+        uint64_t i = id > first ? id - first : 0;
+        for (; page != NULL && i < HL_IDMAP_PAGE_SLOTS; i = (i | 63) + 1) {
+            uint64_t word = page->occupied[i / 64] >> (i % 64);
+            if (word != 0)
+                return first + i + (uint64_t)__builtin_ctzll(word);
         }
-        for (uint64_t i = id - first; i < HL_IDMAP_PAGE_SLOTS; i++)
-            if (page->slot[i] != NULL)
-                return first + i;
-        id = first + HL_IDMAP_PAGE_SLOTS;
     }
     return 0;
 }

@@ -17,6 +17,7 @@
 
 typedef struct hl_idmap_page {
     uint32_t live;
+    uint64_t occupied[HL_IDMAP_PAGE_SLOTS / 64]; /* lets listing skip empty slots */
     void *slot[HL_IDMAP_PAGE_SLOTS];
 } hl_idmap_page;
 
