@@ -38,7 +38,7 @@ static inline void impl_free(void *p, size_t n) { (void)n; PyObject_Free(p); }
 #define IMPL_NAME "mimalloc"
 static inline void impl_init(void)
 {
-    void *p = malloc(64);
+    void *p = calloc(1, 64); /* calloc: gcc -O0 warns about reading malloc'd bytes */
     if (!mi_is_in_heap_region(p)) {
         fprintf(stderr, "mimalloc is linked but malloc is not mimalloc's\n");
         exit(3);
