@@ -27,14 +27,13 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import traceback
+
+from harness import Server
 
 ADMIN = "hostile-admin-token-c0ffee1234"
 IDLE = 2          # --idle-timeout
@@ -46,49 +45,6 @@ CLOSED = 0        # no response: the server closed the connection
 P = "/problems/"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """One heaplab process; stderr goes to a file."""
-
-    def __init__(self, binary, args):
-        self.binary, self.args = binary, args
-        self.log = tempfile.NamedTemporaryFile(prefix="heaplab-hostile-", suffix=".log", delete=False)
-        self.proc = None
-
-    def start(self):
-        for _ in range(5):
-            self.port = free_port()
-            self.proc = subprocess.Popen([self.binary, "--port", str(self.port)] + self.args,
-                                         stdout=subprocess.DEVNULL, stderr=self.log)
-            deadline = time.time() + 10
-            while time.time() < deadline and self.proc.poll() is None:
-                try:
-                    with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                        return self
-                except OSError:
-                    time.sleep(0.05)
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
-        raise RuntimeError("server did not start")
-
-    def stop(self, timeout=20):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
-
-    def log_text(self):
-        with open(self.log.name, encoding="utf-8", errors="replace") as f:
-            return f.read()
 
 
 # ---------------------------------------------------------------- raw HTTP
@@ -940,8 +896,9 @@ def main():
         f.write("a")
     with open(os.path.join(tmp, "secret.txt"), "w") as f:
         f.write(SECRET)
-    srv = Server(a.binary, ["--admin-token", ADMIN, "--idle-timeout", str(IDLE), "--max-connections",
-                            str(MAX_CONN), "--max-body", str(MAX_BODY), "--static-dir", www]).start()
+    srv = Server(a.binary, name="hostile",
+                 args=["--admin-token", ADMIN, "--idle-timeout", str(IDLE), "--max-connections", str(MAX_CONN),
+                       "--max-body", str(MAX_BODY), "--static-dir", www]).start()
     ctx = Ctx()
     ctx.srv, ctx.port = srv, srv.port
     ctx.ta = ctx.tb = None

@@ -14,54 +14,16 @@ Prints one line per case and a final "N passed, N failed".
 import argparse
 import http.client
 import json
-import os
-import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 import traceback
+
+from harness import Server
 
 ADMIN = "isolation-admin-token-4b1d9e0a7c"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, binary, args):
-        self.binary, self.args = binary, args
-        self.log = tempfile.NamedTemporaryFile(prefix="heaplab-isolation-", suffix=".log", delete=False)
-
-    def start(self):
-        for _ in range(5):
-            self.port = free_port()
-            self.proc = subprocess.Popen([self.binary, "--port", str(self.port)] + self.args,
-                                         stdout=subprocess.DEVNULL, stderr=self.log)
-            deadline = time.time() + 10
-            while time.time() < deadline and self.proc.poll() is None:
-                try:
-                    with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                        return self
-                except OSError:
-                    time.sleep(0.05)
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
-        raise RuntimeError("server did not start")
-
-    def stop(self, timeout=20):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=timeout)
-
-    def log_text(self):
-        with open(self.log.name, encoding="utf-8", errors="replace") as f:
-            return f.read()
 
 
 class Resp:
@@ -419,7 +381,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
     a = ap.parse_args()
-    srv = Server(a.binary, ["--admin-token", ADMIN, "--idle-timeout", "5"]).start()
+    srv = Server(a.binary, name="isolation", args=["--admin-token", ADMIN, "--idle-timeout", "5"]).start()
     passed = failed = 0
     try:
         A, B = Heap(srv, "a"), Heap(srv, "b")
