@@ -298,13 +298,6 @@ static int64_t find_text(const hl_dict *d, const char *key, size_t len, size_t *
     return lookup(d->keys, &probe, slot);
 }
 
-hl_object *hl_dict_get(const hl_dict *d, const char *key, size_t len)
-{
-    size_t slot;
-    int64_t ix = find_text(d, key, len, &slot);
-    return ix >= 0 ? entries(d->keys)[ix].value : NULL;
-}
-
 hl_object *hl_dict_get_str(const hl_dict *d, const hl_str *key)
 {
     size_t slot;
@@ -431,7 +424,3 @@ void hl_dict_each(const hl_dict *d, hl_dict_entry_fn fn, void *ctx)
             return;
 }
 
-uint64_t hl_dict_nentries(const hl_dict *d)
-{
-    return d->used;
-}

@@ -66,7 +66,6 @@ hl_heap *hl_heap_new(const hl_heap_config *cfg)
     hl_idmap_init(&h->ids);
     hl_strmap_init(&h->names);
     hl_strmap_init(&h->classes);
-    hl_strmap_init(&h->interned);
     for (int i = 0; i < 3; i++) {
         hl_gc_list_init(&h->gen[i].head);
         h->gen[i].threshold = h->cfg.thresholds[i];
@@ -92,7 +91,6 @@ void hl_heap_delete(hl_heap *h)
     hl_idmap_free(&h->ids);
     hl_strmap_free(&h->names);
     hl_classes_free(h);
-    hl_strmap_free(&h->interned);
     hl_alloc_delete(h->alloc);
     free(h);
 }
@@ -106,16 +104,6 @@ void hl_heap_set_event_sink(hl_heap *h, hl_event_sink sink, void *ctx)
 hl_object *hl_lookup(const hl_heap *h, uint64_t id)
 {
     return hl_idmap_get(&h->ids, id);
-}
-
-const char *hl_intern(hl_heap *h, const char *s)
-{
-    const char *k = hl_strmap_key(&h->interned, s);
-    if (k != NULL)
-        return k;
-    if (!hl_strmap_put(&h->interned, s, NULL))
-        return NULL;
-    return hl_strmap_key(&h->interned, s);
 }
 
 hl_status hl_name_bind(hl_heap *h, const char *name, hl_object *o)

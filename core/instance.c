@@ -85,12 +85,6 @@ bool hl_instance_can_set(const hl_instance *o, const char *name)
     return slot_of(o->cls, name) >= 0 || o->cls->nattrs < HL_CLASS_MAX_ATTRS;
 }
 
-hl_object *hl_instance_getattr(const hl_instance *o, const char *name)
-{
-    int i = slot_of(o->cls, name);
-    return i < 0 ? NULL : o->values->slot[i];
-}
-
 /* Keeps the instance's own insertion order, for listing attributes. */
 static void order_add(hl_instance_values *v, int slot)
 {

@@ -45,7 +45,6 @@ struct hl_heap {
 
     hl_strmap names;     /* root name -> hl_object* */
     hl_strmap classes;   /* class key -> hl_class* */
-    hl_strmap interned;  /* dict keys and attribute names -> themselves */
 
     hl_int *small_ints[HL_SMALL_INT_MAX - HL_SMALL_INT_MIN + 1];
     hl_tuple *empty_tuple;
@@ -175,7 +174,6 @@ hl_object *hl_dict_new(hl_heap *h, size_t presize);
 size_t hl_dict_keys_size_min(void); /* the size parked on the keys free list */
 /* key is a str object; steals key and value.  false on OOM (nothing stolen). */
 bool hl_dict_set(hl_heap *h, hl_dict *d, hl_object *key, hl_object *value);
-hl_object *hl_dict_get(const hl_dict *d, const char *key, size_t len);
 hl_object *hl_dict_get_str(const hl_dict *d, const hl_str *key);
 /* Bytes a new key would allocate for a larger keys block (0 if none). */
 size_t hl_dict_growth_bytes(const hl_dict *d);
@@ -191,7 +189,6 @@ int hl_dict_traverse(hl_dict *d, hl_visit_fn visit, void *ctx);
 bool hl_dict_may_untrack(const hl_dict *d);
 typedef bool (*hl_dict_entry_fn)(void *ctx, hl_object *key, hl_object *value);
 void hl_dict_each(const hl_dict *d, hl_dict_entry_fn fn, void *ctx);
-uint64_t hl_dict_nentries(const hl_dict *d);
 
 hl_object *hl_set_new(hl_heap *h);
 /* Steals key on success; false on OOM.  Adding a present member drops key. */
@@ -208,7 +205,6 @@ hl_class *hl_class_get(hl_heap *h, const char *name, bool finalizer, const char 
 hl_object *hl_instance_new(hl_heap *h, hl_class *cls);
 /* Sets (steals value) or, with value NULL, deletes; HL_E_ATTR if absent. */
 hl_status hl_instance_setattr(hl_heap *h, hl_instance *o, const char *name, hl_object *value);
-hl_object *hl_instance_getattr(const hl_instance *o, const char *name);
 bool hl_instance_can_set(const hl_instance *o, const char *name);
 /* Visits attributes in the instance's insertion order. */
 typedef bool (*hl_instance_attr_fn)(void *ctx, const char *name, hl_object *value);
@@ -233,6 +229,5 @@ void hl_object_clear(hl_heap *h, hl_object *o);
 /* Names: binding steals a reference; the old object is released. */
 hl_status hl_name_bind(hl_heap *h, const char *name, hl_object *o);
 hl_object *hl_lookup(const hl_heap *h, uint64_t id);
-const char *hl_intern(hl_heap *h, const char *s);
 
 #endif

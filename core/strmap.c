@@ -66,12 +66,6 @@ void *hl_strmap_get(const hl_strmap *m, const char *key)
     return e ? e->value : NULL;
 }
 
-const char *hl_strmap_key(const hl_strmap *m, const char *key)
-{
-    hl_strmap_entry *e = lookup(m, key);
-    return e ? e->key : NULL;
-}
-
 /* Rebuilds the index over a compacted entry array of capacity cap. */
 static bool rebuild(hl_strmap *m, size_t cap)
 {

@@ -29,8 +29,6 @@ typedef struct hl_strmap {
 void hl_strmap_init(hl_strmap *m);
 void hl_strmap_free(hl_strmap *m);
 void *hl_strmap_get(const hl_strmap *m, const char *key);
-/* The stored key string for key, or NULL: lets callers intern names. */
-const char *hl_strmap_key(const hl_strmap *m, const char *key);
 /* Inserts or replaces; false when out of memory (nothing changed). */
 bool hl_strmap_put(hl_strmap *m, const char *key, void *value);
 /* Ensures one more insert cannot fail. */
