@@ -204,6 +204,10 @@ static void check_allocator(checker *c)
         if (s.classes[i].used_blocks != c->blocks[i])
             fail(c, "size class %d has %llu blocks in use but objects account for %llu", i,
                  (unsigned long long)s.classes[i].used_blocks, (unsigned long long)c->blocks[i]);
+    uint64_t counted = s.bytes_in_allocated_blocks + s.raw_bytes, running = hl_alloc_bytes_in_use(c->h->alloc);
+    if (!c->failed && counted != running)
+        fail(c, "the allocator's running byte count (%llu) disagrees with its pools (%llu)",
+             (unsigned long long)running, (unsigned long long)counted);
     if (!c->failed && s.raw_count != c->raw)
         fail(c, "%llu raw blocks are allocated but objects account for %llu", (unsigned long long)s.raw_count,
              (unsigned long long)c->raw);

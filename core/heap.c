@@ -374,9 +374,7 @@ void hl_heap_totals_get(const hl_heap *h, hl_heap_totals *out)
     memset(out, 0, sizeof *out);
     out->objects = h->ids.live;
     memcpy(out->objects_by_type, h->live_by_type, sizeof out->objects_by_type);
-    hl_alloc_stats s;
-    hl_alloc_get_stats(h->alloc, &s);
-    out->bytes = s.bytes_in_allocated_blocks + s.raw_bytes;
+    out->bytes = hl_alloc_bytes_in_use(h->alloc);
 }
 
 const hl_alloc *hl_heap_allocator(const hl_heap *h)

@@ -322,6 +322,44 @@ START_TEST(long_lived_rule_delays_full_collections)
 }
 END_TEST
 
+typedef struct id_list {
+    uint64_t id[8];
+    int n;
+} id_list;
+
+static bool note_id(void *ctx, uint64_t id)
+{
+    id_list *l = ctx;
+    if (l->n < 8)
+        l->id[l->n] = id;
+    l->n++;
+    return true;
+}
+
+/* gc.get_objects(generation): a generation's members in scan order. */
+START_TEST(gc_objects_lists_a_generation_in_order)
+{
+    hl_heap *h = t_heap();
+    uint64_t a = t_list(h, "a", NULL, 0);
+    uint64_t b = t_list(h, "b", NULL, 0);
+    t_int(h, "i", 1000);
+    id_list g0 = {0}, g1 = {0};
+    ck_assert_status(hl_heap_gc_objects(h, 0, note_id, &g0), HL_OK);
+    ck_assert_int_eq(g0.n, 2);
+    ck_assert_uint_eq(g0.id[0], a);
+    ck_assert_uint_eq(g0.id[1], b);
+    t_collect(h, 0);
+    g0.n = 0;
+    ck_assert_status(hl_heap_gc_objects(h, 0, note_id, &g0), HL_OK);
+    ck_assert_status(hl_heap_gc_objects(h, 1, note_id, &g1), HL_OK);
+    ck_assert_int_eq(g0.n, 0);
+    ck_assert_int_eq(g1.n, 2);
+    ck_assert_status(hl_heap_gc_objects(h, 4, note_id, &g1), HL_E_INVALID);
+    ck_assert_heap_ok(h);
+    hl_heap_delete(h);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("gc");
@@ -343,6 +381,7 @@ static Suite *suite(void)
     tcase_add_test(tc, tuple_untracked_when_it_holds_only_atoms);
     tcase_add_test(tc, million_object_cycle_is_collected);
     tcase_add_test(tc, long_lived_rule_delays_full_collections);
+    tcase_add_test(tc, gc_objects_lists_a_generation_in_order);
     suite_add_tcase(s, tc);
     return s;
 }
