@@ -92,20 +92,54 @@ static bool grow_arena_vector(hl_alloc *a)
     return true;
 }
 
+/* Maps an arena that starts phase bytes past a pool boundary, so that a heap
+ * rebuilt from its journal or snapshot gets the same pools per arena (63 or
+ * 64) and the same arena-relative block addresses.  Over-map by one pool and
+ * trim both ends. */
+static void *map_arena(uint32_t phase)
+{
+    size_t span = HL_ALLOC_ARENA_SIZE + HL_ALLOC_POOL_SIZE;
+    uint8_t *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    uintptr_t aligned = ((uintptr_t)raw + HL_ALLOC_POOL_MASK) & ~HL_ALLOC_POOL_MASK;
+    uint8_t *base = (uint8_t *)aligned + phase;
+    if (base >= raw + HL_ALLOC_POOL_SIZE)
+        base -= HL_ALLOC_POOL_SIZE;
+    size_t head = (size_t)(base - raw), tail = span - head - HL_ALLOC_ARENA_SIZE;
+    if (head != 0)
+        (void)munmap(raw, head);
+    if (tail != 0)
+        (void)munmap(base + HL_ALLOC_ARENA_SIZE, tail);
+    return base;
+}
+
+/* CPython takes whatever alignment mmap gives; so does a heap without a fixed
+ * phase, once, and keeps it for its later arenas. */
+static void *map_first_or_phased(hl_alloc *a)
+{
+    if (a->phase >= 0)
+        return map_arena((uint32_t)a->phase);
+    void *base = mmap(NULL, HL_ALLOC_ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED)
+        return NULL;
+    a->phase = (int32_t)((uintptr_t)base & HL_ALLOC_POOL_MASK);
+    return base;
+}
+
 static bool new_arena(hl_alloc *a)
 {
     if (a->unused_arena_objects == NULL && !grow_arena_vector(a))
         return false;
-    void *base = mmap(NULL, HL_ALLOC_ARENA_SIZE, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (base == MAP_FAILED)
+    void *base = map_first_or_phased(a);
+    if (base == NULL)
         return false;
     HL_ALLOC_POISON(base, HL_ALLOC_ARENA_SIZE);
     hl_alloc_arena *ao = a->unused_arena_objects;
     a->unused_arena_objects = ao->nextarena;
     ao->address = (uintptr_t)base;
     ao->pool_address = hl_alloc_i_first_pool(ao);
-    /* mmap only promises page alignment; an unaligned base loses one pool to slack */
+    /* a base off a pool boundary loses one pool to slack */
     ao->ntotalpools = HL_ALLOC_MAX_POOLS_IN_ARENA - ((ao->address & HL_ALLOC_POOL_MASK) != 0);
     ao->nfreepools = ao->ntotalpools;
     ao->freepools = NULL;
@@ -200,6 +234,7 @@ static hl_alloc_pool *carve_pool(hl_alloc *a, hl_alloc_arena *ao)
     hl_alloc_pool *pool = (hl_alloc_pool *)(void *)ao->pool_address;
     HL_ALLOC_UNPOISON(pool, HL_ALLOC_POOL_OVERHEAD);
     pool->arenaindex = (uint32_t)(ao - a->arenas);
+    pool->poolnumber = (uint32_t)(((uintptr_t)pool - (uintptr_t)hl_alloc_i_first_pool(ao)) / HL_ALLOC_POOL_SIZE);
     pool->szidx = HL_ALLOC_NO_CLASS;
     ao->pool_address += HL_ALLOC_POOL_SIZE;
     return pool;
@@ -296,9 +331,26 @@ static void release_pool(hl_alloc *a, hl_alloc_pool *pool)
 
 /* ---- public ---- */
 
-hl_alloc *hl_alloc_new(void)
+hl_alloc *hl_alloc_new(int32_t phase)
 {
-    return calloc(1, sizeof(hl_alloc));
+    if (phase >= HL_ALLOC_POOL_SIZE || (phase > 0 && phase % HL_ALLOC_PAGE_SIZE != 0))
+        return NULL;
+    hl_alloc *a = calloc(1, sizeof(hl_alloc));
+    if (a != NULL)
+        a->phase = phase < 0 ? -1 : phase;
+    return a;
+}
+
+int32_t hl_alloc_phase(const hl_alloc *a)
+{
+    return a->phase;
+}
+
+uint64_t hl_alloc_block_vaddr(const void *p)
+{
+    const hl_alloc_pool *pool = pool_of(p);
+    return ((uint64_t)(pool->arenaindex + 1) << 20) | ((uint64_t)pool->poolnumber << 14) |
+           ((uintptr_t)p & HL_ALLOC_POOL_MASK);
 }
 
 void hl_alloc_delete(hl_alloc *a)

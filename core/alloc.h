@@ -23,7 +23,17 @@
 
 typedef struct hl_alloc hl_alloc;
 
-hl_alloc *hl_alloc_new(void);                 /* NULL when out of memory */
+#define HL_ALLOC_PAGE_SIZE 4096
+
+/* phase: how far past a 16 KiB pool boundary arenas start (0, 4096, 8192 or 12288; 0 gives
+ * 64 pools per arena, the others 63), or -1 to take the first mmap's alignment as CPython does
+ * and keep it.  The same phase and the same calls give the same blocks, arena-relative.
+ * NULL when out of memory or for a phase that is not a multiple of the page size below 16 KiB. */
+hl_alloc *hl_alloc_new(int32_t phase);
+int32_t hl_alloc_phase(const hl_alloc *a);    /* -1 until the first arena is mapped */
+/* A pooled block's address as if arena i (vector index) were mapped at (i + 1) MiB: stable across
+ * processes, so hashes of identity (CPython's id()) can rest on it.  Only for blocks of 1..512 bytes. */
+uint64_t hl_alloc_block_vaddr(const void *p);
 void hl_alloc_delete(hl_alloc *a);            /* munmaps every arena; raw blocks are the caller's to free first */
 void *hl_alloc_malloc(hl_alloc *a, size_t n); /* NULL when out of memory; 0 or >512 -> malloc, counted as raw */
 void hl_alloc_free(hl_alloc *a, void *p, size_t n);   /* n = the size asked for at malloc/realloc; p NULL is a no-op */

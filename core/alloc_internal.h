@@ -31,7 +31,8 @@
 
 typedef struct hl_alloc_pool hl_alloc_pool;
 struct hl_alloc_pool {          /* sits at the start of every pool; offsets as in CPython */
-    size_t count;               /* blocks handed out */
+    uint32_t count;             /* blocks handed out */
+    uint32_t poolnumber;        /* position in its arena, for arena-relative addresses */
     uint8_t *freeblock;         /* LIFO free list, link in each free block's first word */
     hl_alloc_pool *nextpool;    /* class list while used, arena's freepools list while empty */
     hl_alloc_pool *prevpool;    /* class list only */
@@ -54,6 +55,7 @@ struct hl_alloc_arena {
 };
 
 struct hl_alloc {
+    int32_t phase;              /* arena start past a pool boundary; -1 until the first mmap */
     /* NULL-terminated doubly-linked lists instead of CPython's aliased headers; the head is
      * always the pool that serves the class next. */
     hl_alloc_pool *usedpools[HL_ALLOC_NUM_CLASSES];

@@ -260,7 +260,7 @@ static bool check_pool(checker *c, const hl_alloc_pool *pool, uint32_t ai)
     if (!check_free_list(c, pool, size, &freelen))
         return false;
     if (freelen + pool->count + virgin_blocks(pool, size) != cap)
-        return fail(c, "pool %p: free %" PRIu32 " + used %zu + virgin %" PRIu32 " != %" PRIu32,
+        return fail(c, "pool %p: free %" PRIu32 " + used %" PRIu32 " + virgin %" PRIu32 " != %" PRIu32,
                     (void *)pool, freelen, pool->count, virgin_blocks(pool, size), cap);
     if ((pool->freeblock == NULL) != (pool->count == cap))
         return fail(c, "pool %p: freeblock NULL does not match fullness", (void *)pool);

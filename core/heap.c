@@ -47,6 +47,7 @@ void hl_heap_config_default(hl_heap_config *cfg)
     cfg->thresholds[1] = 10;
     cfg->thresholds[2] = 10;
     cfg->gc_enabled = true;
+    cfg->arena_phase = -1;
 }
 
 hl_heap *hl_heap_new(const hl_heap_config *cfg)
@@ -58,7 +59,7 @@ hl_heap *hl_heap_new(const hl_heap_config *cfg)
         h->cfg = *cfg;
     else
         hl_heap_config_default(&h->cfg);
-    h->alloc = hl_alloc_new();
+    h->alloc = hl_alloc_new(h->cfg.arena_phase);
     if (h->alloc == NULL) {
         free(h);
         return NULL;
@@ -74,6 +75,12 @@ hl_heap *hl_heap_new(const hl_heap_config *cfg)
     h->gc_enabled = h->cfg.gc_enabled;
     h->last_collect.generation = -1;
     return h;
+}
+
+void hl_heap_config_get(const hl_heap *h, hl_heap_config *out)
+{
+    *out = h->cfg;
+    out->arena_phase = hl_alloc_phase(h->alloc);
 }
 
 void hl_heap_delete(hl_heap *h)

@@ -62,11 +62,15 @@ typedef struct hl_heap_config {
     uint64_t max_bytes;   /* allocator bytes in use, 0 = unlimited */
     int thresholds[3];    /* CPython's (700, 10, 10) by default */
     bool gc_enabled;
+    int32_t arena_phase;  /* hl_alloc_new's phase; -1 (default) = as mmap falls, like CPython */
 } hl_heap_config;
 
 void hl_heap_config_default(hl_heap_config *cfg);
 hl_heap *hl_heap_new(const hl_heap_config *cfg); /* NULL cfg = defaults; NULL on OOM */
 void hl_heap_delete(hl_heap *h);
+/* The heap's configuration, with the arena phase it actually took: a heap
+ * created from it and given the same operations is the same heap. */
+void hl_heap_config_get(const hl_heap *h, hl_heap_config *out);
 
 /* ---- events: what happened, in the order CPython would do it ---- */
 typedef enum hl_event_kind {

@@ -171,10 +171,13 @@ static int64_t hash_double(double v)
     return fix_minus_one((int64_t)x);
 }
 
+/* CPython hashes id(); heaplab hashes the arena-relative address instead of
+ * the real one, so set layouts survive a restart (instances always live in
+ * pools). */
 static int64_t hash_pointer(const void *p)
 {
-    uintptr_t y = (uintptr_t)p;
-    y = (y >> 4) | (y << (8 * sizeof(void *) - 4));
+    uint64_t y = hl_alloc_block_vaddr(p);
+    y = (y >> 4) | (y << 60);
     return fix_minus_one((int64_t)y);
 }
 

@@ -99,7 +99,7 @@ END_TEST
 START_TEST(test_blocks_per_pool)
 {
     for (int c = 0; c < 32; c++) {
-        hl_alloc *a = hl_alloc_new();
+        hl_alloc *a = hl_alloc_new(-1);
         size_t size = hl_alloc_class_size(c);
         uint8_t *first = hl_alloc_malloc(a, size);
         hl_alloc_block_info fi = where(a, first, size);
@@ -131,7 +131,7 @@ END_TEST
 
 START_TEST(test_lifo_reuse)
 {
-    hl_alloc *a = hl_alloc_new();
+    hl_alloc *a = hl_alloc_new(-1);
     uint8_t *x = hl_alloc_malloc(a, 32), *y = hl_alloc_malloc(a, 30);
     ck_assert_ptr_eq(y, x + 32);
     hl_alloc_free(a, x, 32);
@@ -151,7 +151,7 @@ END_TEST
  * ahead of the partly used pool that was serving the class. */
 START_TEST(test_full_pool_goes_to_front)
 {
-    hl_alloc *a = hl_alloc_new();
+    hl_alloc *a = hl_alloc_new(-1);
     uint8_t *b[40];
     for (int i = 0; i < 36; i++)
         b[i] = hl_alloc_malloc(a, 512);
@@ -176,7 +176,7 @@ END_TEST
 
 START_TEST(test_empty_pool_returns_to_arena)
 {
-    hl_alloc *a = hl_alloc_new();
+    hl_alloc *a = hl_alloc_new(-1);
     uint8_t *keep = hl_alloc_malloc(a, 512);
     uint8_t *x = hl_alloc_malloc(a, 16), *y = hl_alloc_malloc(a, 16), *z = hl_alloc_malloc(a, 16);
     uint32_t pool16 = where(a, x, 16).pool_index;
@@ -216,7 +216,7 @@ static void free_all(hl_alloc *a, uint8_t **p, size_t count, size_t n)
 /* Reference 1.5(a): freeing everything returns all arenas but the last usable one. */
 START_TEST(test_arena_reclaim_keeps_one)
 {
-    hl_alloc *a = hl_alloc_new();
+    hl_alloc *a = hl_alloc_new(-1);
     enum { N = 10000 };
     uint8_t **p = malloc(N * sizeof *p);
     for (size_t i = 0; i < N; i++)
@@ -253,7 +253,7 @@ END_TEST
 /* Reference 1.5: 200 rounds of 3,000 blocks of 144 B create no new arena. */
 START_TEST(test_no_thrashing)
 {
-    hl_alloc *a = hl_alloc_new();
+    hl_alloc *a = hl_alloc_new(-1);
     static uint8_t *p[3000];
     for (int round = 0; round < 200; round++) {
         for (size_t i = 0; i < 3000; i++)
@@ -304,7 +304,7 @@ static void free_pool(hl_alloc *a, uint8_t **p, const hl_alloc_block_info *info,
 /* A new pool comes from the usable arena with the fewest free pools. */
 START_TEST(test_fullest_arena_preferred)
 {
-    hl_alloc *a = hl_alloc_new();
+    hl_alloc *a = hl_alloc_new(-1);
     static uint8_t *p[4096];
     static hl_alloc_block_info info[4096];
     size_t n = 0;
@@ -346,7 +346,7 @@ static uint32_t new_pool_arena(hl_alloc *a, size_t n)
 /* An arena that gains a free pool moves behind the others with its old count (nfp2lasta). */
 START_TEST(test_usable_arenas_reordered)
 {
-    hl_alloc *a = hl_alloc_new();
+    hl_alloc *a = hl_alloc_new(-1);
     static uint8_t *p[8192];
     static hl_alloc_block_info info[8192];
     size_t n = 0;
@@ -385,7 +385,7 @@ static int intact(const uint8_t *p, size_t n, uint32_t seed)
 
 START_TEST(test_realloc_rules)
 {
-    hl_alloc *a = hl_alloc_new();
+    hl_alloc *a = hl_alloc_new(-1);
     uint8_t *p = hl_alloc_malloc(a, 100); /* class 6, 112 bytes */
     fill(p, 100, 1);
     ck_assert_ptr_eq(hl_alloc_realloc(a, p, 100, 112), p);
@@ -433,7 +433,7 @@ END_TEST
 
 START_TEST(test_raw_counting)
 {
-    hl_alloc *a = hl_alloc_new();
+    hl_alloc *a = hl_alloc_new(-1);
     void *z = hl_alloc_malloc(a, 0), *big = hl_alloc_malloc(a, 513), *small = hl_alloc_malloc(a, 512);
     ck_assert_ptr_nonnull(z);
     ck_assert_ptr_nonnull(big);
@@ -481,7 +481,7 @@ static void tally(void *ctx, uint32_t ai, uint32_t pi, int sc, uint32_t used, ui
 
 START_TEST(test_stats_add_up)
 {
-    hl_alloc *a = hl_alloc_new();
+    hl_alloc *a = hl_alloc_new(-1);
     static uint8_t *p[20000];
     for (size_t i = 0; i < 20000; i++)
         p[i] = hl_alloc_malloc(a, 1 + (i * 37) % 512);
@@ -603,7 +603,7 @@ static void stress_realloc(hl_alloc *a, live *l, size_t count, shadow *sh, uint3
 START_TEST(test_random_stress)
 {
     enum { OPS = 200000, PHASE = 40000 };
-    hl_alloc *a = hl_alloc_new();
+    hl_alloc *a = hl_alloc_new(-1);
     live *l = malloc(OPS * sizeof *l);
     size_t count = 0;
     shadow sh = {0};
@@ -639,7 +639,7 @@ END_TEST
 
 START_TEST(test_two_allocators_independent)
 {
-    hl_alloc *a = hl_alloc_new(), *b = hl_alloc_new();
+    hl_alloc *a = hl_alloc_new(-1), *b = hl_alloc_new(-1);
     static uint8_t *pa[3000], *pb[3000];
     for (size_t i = 0; i < 3000; i++) {
         pa[i] = hl_alloc_malloc(a, 64);
@@ -667,6 +667,66 @@ START_TEST(test_two_allocators_independent)
     free_all(b, pb, 3000, 64);
     CHECK_OK(b);
     hl_alloc_delete(b);
+}
+END_TEST
+
+/* Durability rests on this: the same phase and the same calls give the same
+ * blocks relative to their arenas, in any process. */
+START_TEST(test_phase_makes_layout_repeatable)
+{
+    static const int32_t phases[] = {0, 4096, 8192, 12288};
+    for (size_t k = 0; k < sizeof phases / sizeof phases[0]; k++) {
+        hl_alloc *a = hl_alloc_new(phases[k]), *b = hl_alloc_new(phases[k]);
+        static uint8_t *pa[5000], *pb[5000];
+        for (size_t i = 0; i < 5000; i++) {
+            size_t n = 1 + (i * 37) % 512;
+            pa[i] = hl_alloc_malloc(a, n);
+            pb[i] = hl_alloc_malloc(b, n);
+            if (i % 3 == 0) {
+                hl_alloc_free(a, pa[i], n);
+                hl_alloc_free(b, pb[i], n);
+                pa[i] = pb[i] = NULL;
+            }
+        }
+        for (size_t i = 0; i < 5000; i++) {
+            if (pa[i] == NULL)
+                continue;
+            size_t n = 1 + (i * 37) % 512;
+            hl_alloc_block_info ia = where(a, pa[i], n), ib = where(b, pb[i], n);
+            ck_assert_uint_eq(ia.arena_index, ib.arena_index);
+            ck_assert_uint_eq(ia.pool_index, ib.pool_index);
+            ck_assert_uint_eq(ia.block_index, ib.block_index);
+            ck_assert_uint_eq(hl_alloc_block_vaddr(pa[i]), hl_alloc_block_vaddr(pb[i]));
+            ck_assert_uint_eq((uintptr_t)pa[i] - ia.arena_base, (uintptr_t)pb[i] - ib.arena_base);
+            ck_assert_uint_eq(hl_alloc_block_vaddr(pa[i]) >> 20, ia.arena_index + 1);
+            ck_assert_uint_eq(hl_alloc_block_vaddr(pa[i]) & 0xfffff,
+                              ((uint64_t)ia.pool_index << 14) | ((uintptr_t)pa[i] & (HL_ALLOC_POOL_SIZE - 1)));
+            hl_alloc_free(a, pa[i], n);
+            hl_alloc_free(b, pb[i], n);
+        }
+        hl_alloc_stats sa = stats_of(a), sb = stats_of(b);
+        ck_assert_mem_eq(&sa, &sb, sizeof sa);
+        ck_assert_uint_eq(hl_alloc_phase(a), (uint32_t)phases[k]);
+        CHECK_OK(a);
+        hl_alloc_delete(a);
+        hl_alloc_delete(b);
+    }
+    ck_assert_ptr_null(hl_alloc_new(100));
+    ck_assert_ptr_null(hl_alloc_new(HL_ALLOC_POOL_SIZE));
+}
+END_TEST
+
+/* Pools per arena follow the phase: 64 on a pool boundary, 63 off it. */
+START_TEST(test_phase_decides_pools_per_arena)
+{
+    hl_alloc *aligned = hl_alloc_new(0), *off = hl_alloc_new(8192);
+    hl_alloc_free(aligned, hl_alloc_malloc(aligned, 8), 8);
+    hl_alloc_free(off, hl_alloc_malloc(off, 8), 8);
+    ck_assert_uint_eq(stats_of(aligned).pools_empty, 64);
+    ck_assert_uint_eq(stats_of(off).pools_empty, 63);
+    ck_assert_uint_eq(stats_of(off).bytes_lost_arena_alignment, HL_ALLOC_POOL_SIZE);
+    hl_alloc_delete(aligned);
+    hl_alloc_delete(off);
 }
 END_TEST
 
@@ -728,7 +788,7 @@ END_TEST
 
 START_TEST(test_format_live)
 {
-    hl_alloc *a = hl_alloc_new();
+    hl_alloc *a = hl_alloc_new(-1);
     static uint8_t *p[3000];
     for (size_t i = 0; i < 3000; i++)
         p[i] = hl_alloc_malloc(a, 100);
@@ -754,7 +814,7 @@ END_TEST
 /* The checker sees a pool header whose count disagrees with its free list. */
 START_TEST(test_check_detects_corruption)
 {
-    hl_alloc *a = hl_alloc_new();
+    hl_alloc *a = hl_alloc_new(-1);
     uint8_t *p = hl_alloc_malloc(a, 16);
     ck_assert_uint_eq(where(a, p, 16).block_index, 0);
     uint8_t *header = p - 48;
@@ -776,7 +836,7 @@ END_TEST
 #ifdef TEST_ASAN
 START_TEST(test_asan_poisoning)
 {
-    hl_alloc *a = hl_alloc_new();
+    hl_alloc *a = hl_alloc_new(-1);
     uint8_t *p = hl_alloc_malloc(a, 64);
     ck_assert_int_eq(__asan_address_is_poisoned(p), 0);
     ck_assert_int_eq(__asan_address_is_poisoned(p + 63), 0);
@@ -815,6 +875,8 @@ static Suite *alloc_suite(void)
     tcase_add_test(tc, test_stats_add_up);
     tcase_add_test(tc, test_random_stress);
     tcase_add_test(tc, test_two_allocators_independent);
+    tcase_add_test(tc, test_phase_makes_layout_repeatable);
+    tcase_add_test(tc, test_phase_decides_pools_per_arena);
     tcase_add_test(tc, test_format_reference_sample);
     tcase_add_test(tc, test_format_live);
     tcase_add_test(tc, test_check_detects_corruption);

@@ -156,7 +156,7 @@ static void placed(const hl_alloc *a, const block *b)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     reader r = {data, data + size};
-    hl_alloc *a = hl_alloc_new();
+    hl_alloc *a = hl_alloc_new(-1);
     if (a == NULL)
         return 0;
     nlive = 0;
