@@ -22,7 +22,7 @@
 #include "alloc.h"
 #define IMPL_NAME "heaplab"
 static hl_alloc *impl_a;
-static inline void impl_init(void) { impl_a = hl_alloc_new(); if (!impl_a) abort(); }
+static inline void impl_init(void) { impl_a = hl_alloc_new(-1); if (!impl_a) abort(); }
 static inline void *impl_malloc(size_t n) { return hl_alloc_malloc(impl_a, n); }
 static inline void impl_free(void *p, size_t n) { hl_alloc_free(impl_a, p, n); }
 
