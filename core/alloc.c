@@ -96,7 +96,7 @@ static bool grow_arena_vector(hl_alloc *a)
  * rebuilt from its journal or snapshot gets the same pools per arena (63 or
  * 64) and the same arena-relative block addresses.  Over-map by one pool and
  * trim both ends. */
-static void *map_arena(uint32_t phase)
+void *hl_alloc_i_map_arena(uint32_t phase)
 {
     size_t span = HL_ALLOC_ARENA_SIZE + HL_ALLOC_POOL_SIZE;
     uint8_t *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -119,7 +119,7 @@ static void *map_arena(uint32_t phase)
 static void *map_first_or_phased(hl_alloc *a)
 {
     if (a->phase >= 0)
-        return map_arena((uint32_t)a->phase);
+        return hl_alloc_i_map_arena((uint32_t)a->phase);
     void *base = mmap(NULL, HL_ALLOC_ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (base == MAP_FAILED)
         return NULL;

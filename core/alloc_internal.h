@@ -1,12 +1,12 @@
-/* alloc_internal.h — the allocator's private layout, shared by alloc.c and
- * alloc_stats.c only; nothing else includes it. */
+/* alloc_internal.h — the allocator's private layout, shared by alloc.c,
+ * alloc_stats.c and alloc_image.c only; nothing else includes it. */
 #ifndef HEAPLAB_CORE_ALLOC_INTERNAL_H
 #define HEAPLAB_CORE_ALLOC_INTERNAL_H
 
 #include "alloc.h"
 
-/* Private layout shared by alloc.c and alloc_stats.c; no other file may define
- * HL_ALLOC_INTERNAL or rely on anything below. */
+/* Private layout shared by alloc.c, alloc_stats.c and alloc_image.c; no other
+ * file may rely on anything below. */
 #include <string.h>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -96,5 +96,9 @@ static inline void hl_alloc_i_set_link(uint8_t *block, uint8_t *next)
 {
     memcpy(block, &next, sizeof next);
 }
+
+/* An arena of HL_ALLOC_ARENA_SIZE bytes starting phase bytes past a pool
+ * boundary; NULL when the system has no memory. */
+void *hl_alloc_i_map_arena(uint32_t phase);
 
 #endif /* HEAPLAB_CORE_ALLOC_INTERNAL_H */

@@ -32,6 +32,14 @@ typedef struct dict_entry {
     hl_object *value;
 } dict_entry;
 
+static dict_entry *entries(const hl_dict_keys *k);
+
+hl_object **hl_dict_keys_slots(hl_dict_keys *k, size_t *n)
+{
+    *n = 2 * (size_t)k->nentries;
+    return (hl_object **)(void *)entries(k);
+}
+
 static int64_t usable_fraction(int64_t n)
 {
     return (n << 1) / 3;

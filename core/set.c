@@ -18,6 +18,11 @@
 static const char dummy_marker;
 #define DUMMY ((hl_object *)(uintptr_t)&dummy_marker)
 
+const void *hl_set_dummy(void)
+{
+    return DUMMY;
+}
+
 static bool is_dummy(const hl_set_entry *e)
 {
     return e->key == DUMMY;
