@@ -51,6 +51,17 @@ static void count_block(checker *c, size_t n)
         c->blocks[cls]++;
 }
 
+/* A list's item array may have shrunk in place (realloc keeps a block whose
+ * class still fits), so its class is the pool's, not its size's. */
+static void count_item_array(checker *c, const void *items, size_t n)
+{
+    hl_alloc_block_info info;
+    if (hl_alloc_locate(c->h->alloc, items, n, &info))
+        c->blocks[info.size_class]++;
+    else
+        count_block(c, n);
+}
+
 static int count_ref(hl_object *r, void *ctx)
 {
     checker *c = ctx;
@@ -77,7 +88,7 @@ static void count_storage(checker *c, hl_object *o)
     case HL_LIST: {
         hl_list *l = (hl_list *)o;
         if (l->items != NULL)
-            count_block(c, 8 * l->allocated);
+            count_item_array(c, l->items, 8 * l->allocated);
         break;
     }
     case HL_DICT:

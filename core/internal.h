@@ -9,6 +9,7 @@
  *   gc.c        the generational collector
  *   heap.c      lifecycle, ids, names, classes, introspection
  *   ops.c       the mutations of ops.h
+ *   oplog.c     records of the mutations, and their replay
  *   check.c     hl_heap_check
  */
 #ifndef HL_INTERNAL_H
@@ -18,6 +19,7 @@
 #include "heap.h"
 #include "idmap.h"
 #include "object.h"
+#include "oplog.h"
 #include "strmap.h"
 
 #define HL_SMALL_INT_MIN (-5)
@@ -76,6 +78,10 @@ struct hl_heap {
 
     hl_event_sink sink;
     void *sink_ctx;
+
+    /* Told every successful operation (oplog.h). */
+    hl_op_recorder recorder;
+    void *recorder_ctx;
 };
 
 /* ---- gc lists (gc.c) ---- */
@@ -183,6 +189,8 @@ void hl_dict_discard_storage(hl_heap *h, hl_dict *d); /* frees the keys block, n
 size_t hl_dict_storage_size(const hl_dict *d);          /* the keys block's size, 0 if none */
 bool hl_dict_delete(hl_heap *h, hl_dict *d, const char *key, size_t len);
 void hl_dict_dealloc(hl_heap *h, hl_object *o);
+/* The key and value pointers of every entry slot in use, as one array (heap images). */
+hl_object **hl_dict_keys_slots(hl_dict_keys *k, size_t *n);
 void hl_dict_clear(hl_heap *h, hl_dict *d);
 size_t hl_dict_sizeof(const hl_dict *d);
 int hl_dict_traverse(hl_dict *d, hl_visit_fn visit, void *ctx);
@@ -196,6 +204,7 @@ bool hl_set_add(hl_heap *h, hl_set *s, hl_object *key, int64_t hash);
 bool hl_set_contains(const hl_set *s, const hl_object *key, int64_t hash);
 bool hl_set_discard(hl_heap *h, hl_set *s, const hl_object *key, int64_t hash);
 void hl_set_dealloc(hl_heap *h, hl_object *o);
+const void *hl_set_dummy(void); /* the marker of removed members */
 void hl_set_clear(hl_heap *h, hl_set *s);
 size_t hl_set_sizeof(const hl_set *s);
 /* Bytes adding a new member would allocate for a larger table (0 if none). */

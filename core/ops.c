@@ -6,6 +6,7 @@
  * CPython's collector sees those stack references too.
  */
 #include "internal.h"
+#include "oplog_internal.h"
 #include "ops.h"
 
 #include <stdlib.h>
@@ -103,6 +104,10 @@ static hl_status validate_create(hl_heap *h, const hl_create_spec *s)
         return HL_E_INVALID;
     if (s->type == HL_STR && (s->text == NULL || !hl_utf8_valid(s->text, s->text_len)))
         return HL_E_INVALID;
+    /* Zero-filled bytes of a size no allocation could hold: the sizes
+     * computed from it would wrap. */
+    if (s->type == HL_BYTES && s->text_len > SIZE_MAX / 8)
+        return HL_E_NOMEM;
     for (size_t i = 0; i < s->nkeys; i++) {
         if (s->keys[i] == NULL || !hl_utf8_valid(s->keys[i], strlen(s->keys[i])))
             return HL_E_INVALID;
@@ -247,8 +252,10 @@ static hl_object *build(hl_heap *h, const hl_create_spec *s, hl_object **items, 
     return NULL;
 }
 
-/* Binds o (stealing the reference) or lets it go; reports survival. */
-static hl_status bind_or_release(hl_heap *h, hl_object *o, const char *name, hl_create_result *out)
+/* Binds o (stealing the reference) or lets it go; reports survival in
+ * *made, for the oplog, and in *out when not NULL. */
+static hl_status bind_or_release(hl_heap *h, hl_object *o, const char *name, hl_create_result *made,
+                                 hl_create_result *out)
 {
     uint64_t id = o->id;
     hl_status st = HL_OK;
@@ -259,10 +266,10 @@ static hl_status bind_or_release(hl_heap *h, hl_object *o, const char *name, hl_
     } else {
         hl_decref(h, o);
     }
-    if (out != NULL) {
-        out->id = id;
-        out->alive = hl_lookup(h, id) != NULL;
-    }
+    made->id = id;
+    made->alive = hl_lookup(h, id) != NULL;
+    if (out != NULL)
+        *out = *made;
     return st;
 }
 
@@ -285,9 +292,11 @@ hl_status hl_op_create(hl_heap *h, const hl_create_spec *spec, const char *name,
         st = HL_E_NOMEM;
     free(items);
     free(values);
-    if (st != HL_OK)
+    hl_create_result made;
+    if (st != HL_OK || (st = bind_or_release(h, o, name, &made, out)) != HL_OK)
         return st;
-    return bind_or_release(h, o, name, out);
+    hl_oplog_note_create(h, spec, name, &made);
+    return HL_OK;
 }
 
 hl_status hl_op_bind(hl_heap *h, const char *name, uint64_t id)
@@ -301,6 +310,8 @@ hl_status hl_op_bind(hl_heap *h, const char *name, uint64_t id)
     hl_status st = hl_name_bind(h, name, o);
     if (st != HL_OK)
         hl_decref(h, o);
+    else
+        hl_oplog_note_bind(h, name, id);
     return st;
 }
 
@@ -312,6 +323,7 @@ hl_status hl_op_unbind(hl_heap *h, const char *name)
     if (o == NULL)
         return HL_E_NAME_UNBOUND;
     hl_decref(h, o);
+    hl_oplog_note_unbind(h, name);
     return HL_OK;
 }
 
@@ -350,7 +362,7 @@ static hl_status set_dict_key(hl_heap *h, hl_dict *d, const char *key, hl_object
     return HL_OK;
 }
 
-hl_status hl_op_add_ref(hl_heap *h, uint64_t id, const hl_ref_spec *spec)
+static hl_status add_ref(hl_heap *h, uint64_t id, const hl_ref_spec *spec)
 {
     hl_object *o, *t;
     if (find(h, id, &o) != HL_OK || find(h, spec->target, &t) != HL_OK)
@@ -440,7 +452,7 @@ static hl_status remove_target(hl_heap *h, hl_object *o, uint64_t target)
     return hl_set_discard(h, (hl_set *)o, t, hash) ? HL_OK : HL_E_KEY;
 }
 
-hl_status hl_op_remove_ref(hl_heap *h, uint64_t id, const hl_unref_spec *spec)
+static hl_status remove_ref(hl_heap *h, uint64_t id, const hl_unref_spec *spec)
 {
     hl_object *o;
     if (find(h, id, &o) != HL_OK)
@@ -472,6 +484,23 @@ hl_status hl_op_remove_ref(hl_heap *h, uint64_t id, const hl_unref_spec *spec)
     return HL_E_INVALID;
 }
 
+/* add_ref and remove_ref succeed on many paths: the log hears of them here. */
+hl_status hl_op_add_ref(hl_heap *h, uint64_t id, const hl_ref_spec *spec)
+{
+    hl_status st = add_ref(h, id, spec);
+    if (st == HL_OK)
+        hl_oplog_note_add_ref(h, id, spec);
+    return st;
+}
+
+hl_status hl_op_remove_ref(hl_heap *h, uint64_t id, const hl_unref_spec *spec)
+{
+    hl_status st = remove_ref(h, id, spec);
+    if (st == HL_OK)
+        hl_oplog_note_remove_ref(h, id, spec);
+    return st;
+}
+
 hl_status hl_op_weakref(hl_heap *h, uint64_t target, bool callback, const char *name, hl_create_result *out)
 {
     hl_object *t;
@@ -500,7 +529,11 @@ hl_status hl_op_weakref(hl_heap *h, uint64_t target, bool callback, const char *
     hl_decref(h, t);
     if (wr == NULL)
         return HL_E_NOMEM;
-    return bind_or_release(h, wr, name, out);
+    hl_create_result made;
+    if ((st = bind_or_release(h, wr, name, &made, out)) != HL_OK)
+        return st;
+    hl_oplog_note_weakref(h, target, callback, name, &made);
+    return HL_OK;
 }
 
 hl_status hl_op_collect(hl_heap *h, int generation, hl_collect_result *out)
@@ -509,9 +542,13 @@ hl_status hl_op_collect(hl_heap *h, int generation, hl_collect_result *out)
         return HL_E_INVALID;
     if (h->collecting)
         return HL_E_BUSY;
+    hl_collect_result r;
     h->collecting = true;
-    hl_gc_collect(h, generation, false, out);
+    hl_gc_collect(h, generation, false, &r);
     h->collecting = false;
+    if (out != NULL)
+        *out = r;
+    hl_oplog_note_collect(h, &r);
     return HL_OK;
 }
 
@@ -542,17 +579,20 @@ hl_status hl_op_gc_config(hl_heap *h, const hl_gc_config *cfg)
     }
     if (cfg->set_enabled)
         h->gc_enabled = cfg->enabled;
+    hl_oplog_note_gc_config(h, cfg);
     return HL_OK;
 }
 
 hl_status hl_op_freeze(hl_heap *h)
 {
     hl_gc_freeze(h);
+    hl_oplog_note_freeze(h);
     return HL_OK;
 }
 
 hl_status hl_op_unfreeze(hl_heap *h)
 {
     hl_gc_unfreeze(h);
+    hl_oplog_note_unfreeze(h);
     return HL_OK;
 }

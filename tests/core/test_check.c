@@ -103,6 +103,23 @@ START_TEST(heap_of_lists_passes)
 }
 END_TEST
 
+/* del l[0] shrinks the item array in place: the block keeps its class. */
+START_TEST(list_shrunk_in_place_passes)
+{
+    hl_heap *h = t_heap();
+    uint64_t x = t_list(h, "x", NULL, 0), items[20];
+    for (int k = 0; k < 20; k++)
+        items[k] = x;
+    uint64_t l = t_list(h, "l", items, 20); /* 160 bytes of items: class 9 */
+    for (int k = 0; k < 11; k++) {
+        hl_unref_spec u = {.op = HL_UNREF_INDEX, .index = 0};
+        ck_assert_status(hl_op_remove_ref(h, l, &u), HL_OK);
+        ck_assert_heap_ok(h);
+    }
+    hl_heap_delete(h);
+}
+END_TEST
+
 START_TEST(heap_of_dicts_passes)
 {
     hl_heap *h = t_heap();
@@ -456,6 +473,7 @@ static Suite *suite(void)
     tcase_add_test(ok, heap_of_atoms_passes);
     tcase_add_test(ok, heap_of_tuples_passes);
     tcase_add_test(ok, heap_of_lists_passes);
+    tcase_add_test(ok, list_shrunk_in_place_passes);
     tcase_add_test(ok, heap_of_dicts_passes);
     tcase_add_test(ok, heap_of_sets_passes);
     tcase_add_test(ok, heap_of_instances_and_weakrefs_passes);
