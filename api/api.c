@@ -10,13 +10,22 @@
  * so requests on different heaps run in parallel and core stays lock-free.
  */
 #include "api_internal.h"
+#include "durable.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 hl_api *hl_api_new(const hl_api_config *cfg)
 {
+    char why[256];
+    return hl_api_open(cfg, why, sizeof why);
+}
+
+hl_api *hl_api_open(const hl_api_config *cfg, char *why, size_t why_cap)
+{
+    snprintf(why, why_cap, "out of memory");
     hl_api *api = calloc(1, sizeof *api);
     if (api == NULL)
         return NULL;
@@ -34,6 +43,10 @@ hl_api *hl_api_new(const hl_api_config *cfg)
         free(api);
         return NULL;
     }
+    if (!hl_durable_open(api, why, why_cap)) {
+        hl_api_delete(api);
+        return NULL;
+    }
     return api;
 }
 
@@ -42,6 +55,7 @@ void hl_api_delete(hl_api *api)
     if (api == NULL)
         return;
     hl_registry_free(&api->registry);
+    hl_durable_close(api);
     free(api->admin_token);
     free(api->shard);
     free(api);
@@ -266,6 +280,11 @@ static void create_heap(hl_api *api, const hl_api_request *req, hl_api_response 
         return;
     }
     const char *name = json_string_value(json_object_get(body, "name"));
+    /* Where arenas fall against pool boundaries is fixed per heap (CPython
+     * takes what mmap gives), so that the heap rebuilt from its files has
+     * the same pools. */
+    unsigned char r = 0;
+    cfg.arena_phase = getrandom(&r, 1, 0) == 1 ? (r % 4) * HL_ALLOC_PAGE_SIZE : 0;
     hl_api_heap *e;
     hl_registry_status st = hl_registry_create(&api->registry, &cfg, name, &e);
     json_decref(body);
@@ -279,6 +298,11 @@ static void create_heap(hl_api *api, const hl_api_request *req, hl_api_response 
         return;
     }
     hl_api_attach_sink(e);
+    if (!hl_durable_created(api, e, out)) {
+        hl_registry_remove(&api->registry, e->id);
+        hl_registry_unref(e);
+        return;
+    }
     snprintf(out->location, sizeof out->location, "/v1/heaps/%s", e->id);
     hl_respond_json(out, 201, json_pack("{s:s,s:s,s:s}", "id", e->id, "token", e->token, "name", e->name));
     hl_registry_unref(e);
@@ -337,7 +361,7 @@ static void heap_request(hl_api *api, const hl_api_request *req, hl_api_response
             hl_problem(out, 404, "no-such-heap", NULL, "there is no heap '%s'", seg[2]);
             return;
         }
-        bool allowed = may_open(api, req, e, out);
+        bool allowed = may_open(api, req, e, out) && hl_durable_deleting(api, e, out);
         hl_registry_close(e);
         if (allowed && hl_registry_remove(&api->registry, seg[2]))
             out->status = 204;
@@ -347,17 +371,27 @@ static void heap_request(hl_api *api, const hl_api_request *req, hl_api_response
     }
     hl_api_heap *e = hl_registry_open(&api->registry, seg[2]);
     if (e == NULL) {
-        hl_problem(out, 404, "no-such-heap", NULL, "there is no heap '%s' (heaps live in memory: a restart ends them)",
-                   seg[2]);
+        const char *broken = hl_durable_broken(api, seg[2]);
+        if (broken != NULL)
+            hl_problem(out, 503, "heap-unrecoverable", NULL, "heap '%s' is on disk but could not be loaded: %s",
+                       seg[2], broken);
+        else
+            hl_problem(out, 404, "no-such-heap", NULL, "there is no heap '%s'", seg[2]);
         return;
     }
     if (may_open(api, req, e, out)) {
-        if (nseg == 3 && strcmp(req->method, "GET") == 0)
+        if (nseg == 3 && strcmp(req->method, "GET") == 0) {
             get_heap(e, out);
-        else if (nseg == 3)
+        } else if (nseg == 3) {
             method_not_allowed(out, req->method, "GET, DELETE");
-        else
+        } else {
+            bool reads = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+            if (!reads)
+                hl_durable_begin(e);
             hl_api_heap_route(api, e, req, out, seg + 3, nseg - 3);
+            if (!reads)
+                hl_durable_finish(api, e, out);
+        }
     }
     hl_registry_close(e);
 }

@@ -28,9 +28,16 @@ typedef struct hl_api_config {
     size_t event_ring;            /* events kept per heap; 0 = 10,000 */
     size_t max_batch_ops;         /* 0 = 1,000,000 */
     const char *shard;            /* prefix of minted heap ids ("s2" -> "s2-..."), NULL = none */
+    const char *data_dir;         /* where heaps are kept across restarts; NULL = memory only */
+    int fsync;                    /* hl_fsync_policy (store.h): 0 always, 1 everysec, 2 no */
+    uint64_t snapshot_after;      /* journal bytes that trigger a snapshot; 0 = never */
+    void (*log)(void *ctx, const char *line); /* what recovery has to say; NULL = quiet */
+    void *log_ctx;
 } hl_api_config;
 
-hl_api *hl_api_new(const hl_api_config *cfg);  /* NULL on OOM */
+hl_api *hl_api_new(const hl_api_config *cfg);  /* NULL on OOM or an unusable data_dir */
+/* hl_api_new, saying why it failed in why. */
+hl_api *hl_api_open(const hl_api_config *cfg, char *why, size_t why_cap);
 void hl_api_delete(hl_api *api);
 
 typedef struct hl_api_request {

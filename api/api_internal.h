@@ -20,6 +20,8 @@ struct hl_api {
     atomic_bool draining;
     atomic_uint_fast64_t ops_total;
     atomic_uint_fast64_t streams_open;
+    struct hl_store *store;       /* NULL without a data directory */
+    hl_strmap broken;             /* heap id -> why it could not be loaded */
 };
 
 /* Parses the body as a JSON object (NULL if empty and not required);
@@ -34,8 +36,10 @@ void hl_api_heap_route(hl_api *api, hl_api_heap *e, const hl_api_request *req, h
                        int nseg);
 void hl_api_batch(hl_api *api, hl_api_heap *e, const hl_api_request *req, hl_api_response *out);
 
-/* Points the heap's core event sink at its ring. */
+/* Points the heap's core event sink at its ring (set: the caller holds
+ * the heap's lock or nobody else can see the heap yet). */
 void hl_api_attach_sink(hl_api_heap *e);
+void hl_api_set_sink(hl_api_heap *e);
 bool hl_api_wake_heap(void *ctx, hl_api_heap *e);
 
 #endif

@@ -26,6 +26,7 @@ bool hl_evring_init(hl_evring *r, size_t cap)
     r->recs = p;
     r->cap = cap;
     r->next_seq = 1;
+    r->base_seq = 1;
     return true;
 }
 
@@ -96,7 +97,15 @@ void hl_evring_seal(hl_evring *r)
 
 uint64_t hl_evring_first_seq(const hl_evring *r)
 {
-    return r->next_seq > r->cap ? r->next_seq - r->cap : 1;
+    uint64_t first = r->next_seq > r->cap ? r->next_seq - r->cap : 1;
+    return first > r->base_seq ? first : r->base_seq;
+}
+
+void hl_evring_restart_at(hl_evring *r, uint64_t seq)
+{
+    r->next_seq = seq;
+    r->base_seq = seq;
+    r->fold_open = false;
 }
 
 const hl_evrec *hl_evring_get(const hl_evring *r, uint64_t seq)

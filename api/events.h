@@ -36,6 +36,7 @@ typedef struct hl_evring {
     hl_evrec *recs;
     size_t cap;
     uint64_t next_seq;   /* seq of the next record */
+    uint64_t base_seq;   /* the oldest seq this process recorded (events before a restart are gone) */
     bool fold_open;      /* the newest record may still absorb frees */
 } hl_evring;
 
@@ -45,6 +46,8 @@ void hl_evring_push(hl_evring *r, const hl_event *ev);
 /* Ends folding: called when an operation completes. */
 void hl_evring_seal(hl_evring *r);
 uint64_t hl_evring_first_seq(const hl_evring *r);  /* oldest seq kept (next_seq if empty) */
+/* Empties the ring and numbers its next record seq (a heap reloaded from disk). */
+void hl_evring_restart_at(hl_evring *r, uint64_t seq);
 const hl_evrec *hl_evring_get(const hl_evring *r, uint64_t seq); /* NULL if not kept */
 
 json_t *hl_evrec_json(const hl_evrec *e);

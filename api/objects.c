@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest.h"
 #include "paths.h"
 #include "stream.h"
 
@@ -18,10 +19,15 @@ static void core_sink(void *ctx, const hl_event *ev)
     hl_evring_push(&e->events, ev);
 }
 
+void hl_api_set_sink(hl_api_heap *e)
+{
+    hl_heap_set_event_sink(e->heap, core_sink, e);
+}
+
 void hl_api_attach_sink(hl_api_heap *e)
 {
     pthread_mutex_lock(&e->lock);
-    hl_heap_set_event_sink(e->heap, core_sink, e);
+    hl_api_set_sink(e);
     pthread_mutex_unlock(&e->lock);
 }
 
@@ -388,6 +394,20 @@ static void check_route(hl_api_heap *e, hl_api_response *out)
         hl_problem(out, 500, "heap-inconsistent", json_pack("{s:b}", "ok", 0), "hl_heap_check failed: %s", why);
 }
 
+/* hl_heap_digest over HTTP: a heap before a restart and after recovery
+ * compare equal iff what the API shows of them is equal. */
+static void digest_route(hl_api_heap *e, hl_api_response *out)
+{
+    uint8_t d[HL_DIGEST_SIZE];
+    char hex[HL_DIGEST_HEX_SIZE];
+    hl_heap_totals t;
+    hl_heap_digest(e->heap, d);
+    hl_digest_hex(d, hex);
+    hl_heap_totals_get(e->heap, &t);
+    hl_respond_json(out, 200, json_pack("{s:s,s:I,s:I}", "digest", hex, "objects", (json_int_t)t.objects, "next_id",
+                                        (json_int_t)hl_heap_next_id(e->heap)));
+}
+
 void hl_api_heap_route(hl_api *api, hl_api_heap *e, const hl_api_request *req, hl_api_response *out, char **seg,
                        int nseg)
 {
@@ -426,6 +446,11 @@ void hl_api_heap_route(hl_api *api, hl_api_heap *e, const hl_api_request *req, h
             check_route(e, out);
         else
             not_allowed(out, req, "GET");
+    } else if (strcmp(what, "digest") == 0 && nseg == 1) {
+        if (method_is(req, "GET"))
+            digest_route(e, out);
+        else
+            not_allowed(out, req, "GET");
     } else if (strcmp(what, "events") == 0 && nseg == 1) {
         if (method_is(req, "GET"))
             events_route(api, e, req, out);
@@ -433,6 +458,7 @@ void hl_api_heap_route(hl_api *api, hl_api_heap *e, const hl_api_request *req, h
             not_allowed(out, req, "GET");
     } else {
         hl_problem(out, 404, "not-found", NULL,
-                   "no such resource in heap '%s' (objects, names, weakrefs, gc, memory, batch, events, check)", e->id);
+                   "no such resource in heap '%s' (objects, names, weakrefs, gc, memory, batch, events, check, digest)",
+                   e->id);
     }
 }

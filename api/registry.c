@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "store.h"
 #include "stream.h"
 
 bool hl_registry_init(hl_registry *r, const char *shard, uint64_t max_heaps, size_t event_ring)
@@ -23,6 +24,8 @@ bool hl_registry_init(hl_registry *r, const char *shard, uint64_t max_heaps, siz
 
 static void entry_free(hl_api_heap *e)
 {
+    if (e->store != NULL)
+        (void)hl_store_heap_release(e->store);
     hl_heap_delete(e->heap);
     hl_evring_free(&e->events);
     pthread_mutex_destroy(&e->lock);
@@ -104,16 +107,40 @@ static hl_api_heap *entry_new(const hl_registry *r, const hl_heap_config *cfg, c
     return e;
 }
 
+static hl_registry_status insert(hl_registry *r, hl_api_heap *e, const char *id, hl_api_heap **out);
+
 hl_registry_status hl_registry_create(hl_registry *r, const hl_heap_config *cfg, const char *name,
                                       hl_api_heap **out)
 {
     hl_api_heap *e = entry_new(r, cfg, name);
     if (e == NULL)
         return HL_REG_NOMEM;
+    return insert(r, e, NULL, out);
+}
+
+hl_registry_status hl_registry_adopt(hl_registry *r, const char *id, const char *token, const char *name,
+                                     const hl_heap_config *cfg, hl_api_heap **out)
+{
+    if (strlen(id) >= HL_HEAP_ID_MAX || strlen(token) != HL_TOKEN_HEX)
+        return HL_REG_NOMEM;
+    hl_api_heap *e = entry_new(r, cfg, name);
+    if (e == NULL)
+        return HL_REG_NOMEM;
+    memcpy(e->token, token, HL_TOKEN_HEX + 1);
+    return insert(r, e, id, out);
+}
+
+/* Enters e under id, or under a freshly minted id when id is NULL. */
+static hl_registry_status insert(hl_registry *r, hl_api_heap *e, const char *id, hl_api_heap **out)
+{
     hl_registry_status st = HL_REG_OK;
     pthread_rwlock_wrlock(&r->lock);
     if (r->max_heaps != 0 && r->heaps.live >= r->max_heaps) {
         st = HL_REG_FULL;
+    } else if (id != NULL) {
+        snprintf(e->id, sizeof e->id, "%s", id);
+        if (hl_strmap_get(&r->heaps, e->id) != NULL || !hl_strmap_put(&r->heaps, e->id, e))
+            st = HL_REG_NOMEM;
     } else {
         bool unique = false;
         for (int tries = 0; tries < 8 && !unique; tries++)

@@ -34,6 +34,9 @@ typedef struct hl_api_heap {
     bool deleted;
     hl_api_stream *streams;      /* open SSE streams on this heap */
     uint64_t version;            /* operations applied: a cheap "did it change" */
+    struct hl_store_heap *store; /* its files (durable.h), NULL when memory only */
+    uint64_t seq_at_begin;       /* the event ring and version when the current request began */
+    uint64_t version_at_begin;
 } hl_api_heap;
 
 typedef struct hl_registry {
@@ -58,6 +61,11 @@ typedef enum hl_registry_status {
 /* Creates a heap with a fresh id and token; returned referenced, unlocked. */
 hl_registry_status hl_registry_create(hl_registry *r, const hl_heap_config *cfg, const char *name,
                                       hl_api_heap **out);
+
+/* Puts back a heap known from before a restart, under its old id and
+ * token, with a fresh heap of cfg; returned referenced, unlocked. */
+hl_registry_status hl_registry_adopt(hl_registry *r, const char *id, const char *token, const char *name,
+                                     const hl_heap_config *cfg, hl_api_heap **out);
 
 /* Finds a heap, references it and takes its lock; NULL if unknown or deleted. */
 hl_api_heap *hl_registry_open(hl_registry *r, const char *id);

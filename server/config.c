@@ -76,6 +76,15 @@ static const option OPTIONS[] = {
     {"shard", "HEAPLAB_SHARD", "NAME", NULL,
      "this process's shard: heap ids it mints start with NAME- so a router can find their owner "
      "(1-16 of a-z, 0-9)", K_STR, F(shard), 0, 0},
+    {"data-dir", "HEAPLAB_DATA_DIR", "DIR", "./data",
+     "where heaps are kept across restarts (journal + snapshots); none: in memory only",
+     K_STR, F(data_dir), 0, 0},
+    {"fsync", "HEAPLAB_FSYNC", "POLICY", "everysec",
+     "always: answer after fsync; everysec: at most ~1 s of answered changes at risk on a machine crash; "
+     "no: the kernel decides", K_STR, F(fsync), 0, 0},
+    {"snapshot-after", "HEAPLAB_SNAPSHOT_AFTER", "BYTES", "4M",
+     "snapshot a heap and start its journal over once the journal passes this size (0: never)", K_SIZE,
+     F(snapshot_after), 0, UINT64_MAX},
     {"healthcheck", NULL, NULL, NULL,
      "ask the server these options describe for /healthz and exit 0 if it answers 200 (for container "
      "health checks)", K_BOOL, F(healthcheck), 0, 0},
@@ -340,6 +349,8 @@ static bool check(hl_srv_config *cfg, char *err, size_t errlen)
 {
     if (cfg->shard != NULL && !valid_shard(cfg->shard))
         return fail(err, errlen, "--shard: '%s' must be 1 to 16 characters of a-z and 0-9", cfg->shard);
+    if (strcmp(cfg->fsync, "always") != 0 && strcmp(cfg->fsync, "everysec") != 0 && strcmp(cfg->fsync, "no") != 0)
+        return fail(err, errlen, "--fsync: '%s' must be always, everysec or no", cfg->fsync);
     if (!hl_srv_bind_addr_parse(cfg->bind, (uint16_t)cfg->port, &cfg->addr))
         return fail(err, errlen, "--bind: '%s' is not an IPv4 or IPv6 address", cfg->bind);
     if (cfg->no_auth && !cfg->addr.loopback)
@@ -376,6 +387,8 @@ void hl_srv_config_free(hl_srv_config *cfg)
     free(cfg->static_dir);
     free(cfg->openapi_file);
     free(cfg->shard);
+    free(cfg->data_dir);
+    free(cfg->fsync);
     memset(cfg, 0, sizeof *cfg);
 }
 

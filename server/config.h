@@ -45,6 +45,9 @@ typedef struct hl_srv_config {
     char *openapi_file;
     char *shard;             /* prefix of minted heap ids, NULL = none */
     bool healthcheck;        /* probe the configured server and exit */
+    char *data_dir;          /* heaps' files; "none" = memory only */
+    char *fsync;             /* always, everysec or no */
+    uint64_t snapshot_after; /* journal bytes before a snapshot */
 
     hl_srv_bind_addr addr;   /* bind and port, resolved */
 } hl_srv_config;

@@ -17,6 +17,12 @@
 #define KEEPALIVE_SECONDS_MAX 15
 #define DRAIN_TIMEOUT_MS 10000
 
+static void recovery_log(void *ctx, const char *line)
+{
+    (void)ctx;
+    hl_srv_log("info", "%s", line);
+}
+
 static hl_api *new_api(const hl_srv_config *cfg)
 {
     hl_api_config acfg = {
@@ -27,8 +33,16 @@ static hl_api *new_api(const hl_srv_config *cfg)
         .max_bytes = cfg->max_bytes,
         .event_ring = (size_t)cfg->event_ring,
         .shard = cfg->shard,
+        .data_dir = strcmp(cfg->data_dir, "none") == 0 ? NULL : cfg->data_dir,
+        .fsync = strcmp(cfg->fsync, "always") == 0 ? 0 : strcmp(cfg->fsync, "everysec") == 0 ? 1 : 2,
+        .snapshot_after = cfg->snapshot_after,
+        .log = recovery_log,
     };
-    return hl_api_new(&acfg);
+    char why[512];
+    hl_api *api = hl_api_open(&acfg, why, sizeof why);
+    if (api == NULL)
+        hl_srv_log("error", "cannot start: %s", why);
+    return api;
 }
 
 /* Blocks the shutdown signals before any thread exists, so every

@@ -391,6 +391,44 @@ START_TEST(stats_count_heaps_and_objects)
 }
 END_TEST
 
+START_TEST(digest_route)
+{
+    hl_api *api = t_api();
+    t_heap h = t_quiet_heap(api), other = t_quiet_heap(api);
+    t_resp r = t_h(&h, "GET", "/digest", NULL, NULL);
+    t_expect(r, 200);
+    ck_assert_str_eq(r.ctype, "application/json");
+    ck_assert_int_eq(json_object_size(r.json), 3);
+    const char *d0 = t_str(r.json, "digest");
+    ck_assert_uint_eq(strlen(d0), 32);
+    ck_assert_uint_eq(strspn(d0, "0123456789abcdef"), 32);
+    t_resp heap = t_h(&h, "GET", "", NULL, NULL);
+    ck_assert_int_eq(t_int(r.json, "objects"), t_int(heap.json, "objects"));
+    /* reading (the digest included) changes nothing; a mutation does */
+    ck_assert_str_eq(t_str(t_h(&h, "GET", "/digest", NULL, NULL).json, "digest"), d0);
+    uint64_t a = t_create(&h, "{\"type\": \"list\", \"name\": \"a\"}");
+    t_resp r1 = t_h(&h, "GET", "/digest", NULL, NULL);
+    t_expect(r1, 200);
+    ck_assert_str_ne(t_str(r1.json, "digest"), d0);
+    ck_assert_int_eq(t_int(r1.json, "next_id"), (json_int_t)a + 1);
+    ck_assert_int_eq(t_int(r1.json, "objects"), t_int(r.json, "objects") + 1);
+
+    t_resp post = t_h(&h, "POST", "/digest", NULL, "{}");
+    t_expect_problem(post, 405, "method-not-allowed");
+    ck_assert_str_eq(post.allow, "GET");
+    t_resp below = t_h(&h, "GET", "/digest/x", NULL, NULL);
+    t_expect_problem(below, 404, "not-found");
+    t_detail_has(below, "digest");
+    t_expect_problem(t_req(api, "GET", "/v1/heaps/nosuchheap/digest", NULL, h.token, NULL), 404, "no-such-heap");
+    const char *path = t_fmt("%s/digest", h.base);
+    t_resp anon = t_req(api, "GET", path, NULL, NULL, NULL);
+    t_expect_problem(anon, 401, "unauthorized");
+    ck_assert(anon.challenge);
+    t_expect_problem(t_req(api, "GET", path, NULL, other.token, NULL), 403, "forbidden");
+    t_expect(t_req(api, "GET", path, NULL, T_ADMIN, NULL), 200);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("api-heaps");
@@ -413,6 +451,7 @@ int main(void)
     tcase_add_test(tc, max_heaps_refuses_with_503);
     tcase_add_test(tc, heap_methods);
     tcase_add_test(tc, stats_count_heaps_and_objects);
+    tcase_add_test(tc, digest_route);
     suite_add_tcase(s, tc);
     return t_run(s);
 }

@@ -89,14 +89,15 @@ doc_path, root = sys.argv[1], sys.argv[2]
 #   server/routes.c  SERVER_ROUTES (GET), the static directory (GET / and files)
 #   api/api.c        /v1/heaps POST, GET; /v1/heaps/{h} GET, DELETE
 #   api/objects.c    hl_api_heap_route and objects_route, names_route,
-#                    gc_route, memory_route, events_route, check_route
+#                    gc_route, memory_route, events_route, check_route,
+#                    digest_route
 #   api/batch.c      POST .../batch
 H = "/v1/heaps/{heap}"
 ROUTES = {
     ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/openapi.json"),
     ("GET", "/"), ("GET", "/{file}"),
     ("POST", "/v1/heaps"), ("GET", "/v1/heaps"),
-    ("GET", H), ("DELETE", H), ("GET", H + "/check"),
+    ("GET", H), ("DELETE", H), ("GET", H + "/check"), ("GET", H + "/digest"),
     ("GET", H + "/objects"), ("POST", H + "/objects"),
     ("GET", H + "/objects/{id}"), ("GET", H + "/objects/{id}/path"),
     ("POST", H + "/objects/{id}/refs"), ("DELETE", H + "/objects/{id}/refs"),
