@@ -93,13 +93,17 @@ COPY --from=build /src/api/openapi.json /usr/local/share/heaplab/openapi.json
 # HEAPLAB_ADMIN_TOKEN_FILE. Without either the server still starts and every
 # heap is opened by the token it was created with; only the admin-only
 # listing (GET /v1/heaps) is unavailable.
+# Heaps are kept in /var/lib/heaplab (journal + snapshots): mount a volume
+# there so they survive the container.
 ENV HEAPLAB_BIND=0.0.0.0 \
     HEAPLAB_PORT=8080 \
+    HEAPLAB_DATA_DIR=/var/lib/heaplab \
     HEAPLAB_STATIC_DIR=/usr/local/share/heaplab/static \
     HEAPLAB_OPENAPI=/usr/local/share/heaplab/openapi.json
 
 USER 10001:10001
 WORKDIR /var/lib/heaplab
+VOLUME ["/var/lib/heaplab"]
 EXPOSE 8080
 # heaplab drains its connections on SIGTERM and exits 0.
 STOPSIGNAL SIGTERM

@@ -18,7 +18,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 OURS = ("heaplab", "heaps")
 UNPAIRED = ("alloc.payload",)   # the same for every allocator: kept for the report, not compared
-BENCHES = ("alloc", "gc", "refcount", "http", "memory", "scale")
+BENCHES = ("alloc", "gc", "refcount", "http", "fsync", "memory", "scale")
 # The CPython peer: Debian's python3.11 (built with PGO and LTO, the same 3.11 whose libpython the
 # alloc bench embeds) rather than whatever python3 comes first in PATH.
 PEER_PYTHON = "/usr/bin/python3.11" if os.path.exists("/usr/bin/python3.11") else sys.executable
@@ -75,6 +75,13 @@ def cases(bench, s, build):
         # GET one object of a heap that holds many more: shows what a request costs as the heap grows
         out.append(("http get-big", [("heaplab", http + ["--big-heap", s.big_heap, "heaplab", "get-big"]),
                                      ("mhd-ceiling", http + ["--label", "get-big", "ceiling", "get"])], s.rounds))
+    elif bench == "fsync":
+        # One POST = one journal commit: what each durability promise costs, next to Redis's AOF.
+        for policy in ("no", "everysec", "always"):
+            label = f"post-fsync-{policy}"
+            out.append((f"http {label}", [("heaplab", http + ["--label", label, "--fsync", policy, "heaplab", "post"]),
+                                          ("redis", http + ["--label", label, "--fsync", policy, "redis", "set"])],
+                        s.rounds))
     elif bench == "memory":
         out.append(("memory", [("heaplab", [os.path.join(b, "bench_memory"), s.memory]),
                                ("cpython", py + ["memory", s.memory])], s.rounds))

@@ -5,6 +5,12 @@
     http_bench.py --build-dir B --duration S --big-heap N heaplab get-big
     http_bench.py --build-dir B --duration S [--label NAME] ceiling get|post|batch
     http_bench.py --build-dir B --duration S redis   get|set
+    http_bench.py ... --fsync always|everysec|no heaplab post | redis set
+
+--fsync: heaplab keeps its heaps in a scratch --data-dir with that fsync
+policy, redis appends to its AOF with the same appendfsync (without it both
+keep everything in memory), so the cost of each durability promise is
+measured side by side with the classic peer that makes the same promises.
 
 heaplab is build/server/heaplab with a heap made for the run (its token goes
 to the wrk script; get-big first fills it with N more lists, held by one list
@@ -18,6 +24,7 @@ http.KIND.p99 (ms), impl heaplab, mhd-ceiling or redis."""
 import argparse
 import json
 import os
+import tempfile
 import socket
 import subprocess
 import sys
@@ -94,7 +101,9 @@ def stop(proc):
 
 def bench_heaplab(args, port):
     cmd = [os.path.join(args.build_dir, "server", "heaplab"), "--port", str(port), "--bind", "127.0.0.1",
-           "--threads", str(args.threads)]
+           "--threads", str(args.threads), "--data-dir", args.scratch or "none"]
+    if args.fsync:
+        cmd += ["--fsync", args.fsync]
     proc = start(cmd, port)
     try:
         base = f"http://127.0.0.1:{port}/v1/heaps"
@@ -127,7 +136,9 @@ def bench_ceiling(args, port):
 
 
 def bench_redis(args, port):
-    proc = start(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+    aof = ["--appendonly", "yes", "--appendfsync", args.fsync, "--dir", args.scratch] if args.fsync else \
+        ["--appendonly", "no"]
+    proc = start(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", *aof,
                   "--protected-mode", "no"], port)
     try:
         n = max(10000, int(args.duration * 60000))
@@ -140,7 +151,7 @@ def bench_redis(args, port):
         if out.returncode != 0 or head is None or row is None:
             sys.exit(f"http_bench: redis-benchmark failed: {out.stdout}{out.stderr}")
         col = dict(zip(head, row))
-        emit("get" if args.kind == "get" else "post", "redis", float(col["rps"]), float(col["p50_latency_ms"]),
+        emit(args.label or ("get" if args.kind == "get" else "post"), "redis", float(col["rps"]), float(col["p50_latency_ms"]),
              float(col["p99_latency_ms"]))
     finally:
         stop(proc)
@@ -153,11 +164,14 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--big-heap", type=int, default=50000, help="get-big: lists added to the heap first")
     p.add_argument("--label", help="the metric's name instead of the kind (http.LABEL)")
+    p.add_argument("--fsync", choices=["always", "everysec", "no"], help="durable: journal (heaplab) / AOF (redis)")
     p.add_argument("server", choices=["heaplab", "ceiling", "redis"])
     p.add_argument("kind", choices=["get", "post", "batch", "set", "get-big"])
     args = p.parse_args()
     port = free_port()
-    {"heaplab": bench_heaplab, "ceiling": bench_ceiling, "redis": bench_redis}[args.server](args, port)
+    with tempfile.TemporaryDirectory() as scratch:
+        args.scratch = scratch if args.fsync else None
+        {"heaplab": bench_heaplab, "ceiling": bench_ceiling, "redis": bench_redis}[args.server](args, port)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,10 @@ echo "HEAPLAB_PORT=$port" >>"$work/heaplab.env"
 cp "$binary" "$work/heaplab"
 chmod 0755 "$work" "$work/heaplab"
 chmod 0644 "$work/heaplab.env"
+# StateDirectory=: a directory of the service's own user.
+install -d -o 65534 -g 65534 -m 0700 "$work/state"
 env -i PATH=/usr/bin:/bin HEAPLAB_STATIC_DIR="$repo/static" HEAPLAB_OPENAPI="$repo/api/openapi.json" \
+    HEAPLAB_DATA_DIR="$work/state" \
     setpriv --reuid=65534 --regid=65534 --clear-groups \
     bash -c "set -a; . $work/heaplab.env; set +a; exec $work/heaplab" 2>"$work/server.log" &
 server=$!
