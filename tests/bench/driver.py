@@ -78,8 +78,8 @@ def cases(bench, s, build):
     elif bench == "fsync":
         # One POST = one journal commit: what each durability promise costs, next to Redis's AOF.
         for policy in ("no", "everysec", "always"):
-            label = f"post-fsync-{policy}"
-            out.append((f"http {label}", [("heaplab", http + ["--label", label, "--fsync", policy, "heaplab", "post"]),
+            label = f"fsync.post-{policy}"
+            out.append((f"fsync post {policy}", [("heaplab", http + ["--label", label, "--fsync", policy, "heaplab", "post"]),
                                           ("redis", http + ["--label", label, "--fsync", policy, "redis", "set"])],
                         s.rounds))
     elif bench == "memory":

@@ -245,6 +245,13 @@ SECTIONS = [
      "pipelining: GET for get, SET for post). `get-big` GETs the same one object after the heap was filled "
      "with 50,000 more lists (one batch), against the same ceiling. Latency rows (`.p50`, `.p99`) are in ms. Load generator and "
      "server share the machine's 2 cores."),
+    ("fsync", "Durability: what each fsync policy costs", ["fsync"], [],
+     "The http POST load (create+bind, 64 connections on one heap) against `heaplab --data-dir` with each "
+     "`--fsync` policy, every request committed to the heap's journal before its answer, side by side with "
+     "redis-server under redis-benchmark SET with `appendonly yes` and the same `appendfsync`. The in-memory "
+     "figures are the http section's `http.post`. Redis commits the writes of all clients of one event-loop "
+     "pass with one fsync; heaplab fsyncs once per request under the heap's lock, so with `always` one "
+     "heap's requests wait for each other's fsync (requests on different heaps do not)."),
     ("memory", "Memory per object", ["memory"], [],
      "N empty lists held by one list (`root.append([])`). `accounted`: heaplab's `hl_alloc_bytes_in_use` "
      "growth (whole size-class blocks) against tracemalloc's growth (bytes asked for); `blocks`: the same "
