@@ -186,8 +186,10 @@ void hl_store_close(hl_store *s)
         pthread_mutex_unlock(&s->mu);
         pthread_join(s->thread, NULL);
     }
-    while (s->first != NULL)
-        hl_store_heap_release(s->first);
+    for (hl_store_heap *h = s->first, *next; h != NULL; h = next) {
+        next = h->next;
+        (void)hl_store_heap_release(h);
+    }
     close(s->lock_fd);
     pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->mu);

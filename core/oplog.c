@@ -188,12 +188,12 @@ static void text_field(hl_oplog_codec *c, const char **text, size_t *len)
 /* A NUL-terminated string: a name, key or class name. */
 static void str_field(hl_oplog_codec *c, const char **s)
 {
-    size_t n = c->writing ? strlen(*s) : 0;
+    size_t n = c->writing && *s != NULL ? strlen(*s) : 0;
     const char *text = *s;
     text_field(c, &text, &n);
     if (c->writing || c->bad)
         return;
-    if (memchr(text, '\0', n) != NULL || n >= c->strings_cap - c->strings_used) {
+    if (text == NULL || memchr(text, '\0', n) != NULL || n >= c->strings_cap - c->strings_used) {
         c->bad = true;
         return;
     }

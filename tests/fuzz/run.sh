@@ -31,7 +31,7 @@ if [ -z "$cc" ]; then
     if command -v clang-14 >/dev/null; then cc=clang-14; else cc=clang; fi
 fi
 targets=("$@")
-((${#targets[@]})) || targets=(fuzz_api fuzz_ops fuzz_alloc)
+((${#targets[@]})) || targets=(fuzz_api fuzz_ops fuzz_alloc fuzz_durable)
 
 mkdir -p "$out/obj"
 cflags=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer

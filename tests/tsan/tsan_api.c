@@ -15,7 +15,9 @@
  *                 while the stream is open (its read must end with -1),
  *                 lists heaps and reads hl_api_get_stats
  * then hl_api_shutdown_streams with streams still open, whose reads must
- * end with -1.
+ * end with -1.  The api keeps its heaps in a scratch data directory
+ * (everysec, a snapshot every 4 KiB of journal), so journal commits, the
+ * store's fsync thread, snapshots and heap deletion race with all of it.
  *
  * A failure is a wrong status or stream behaviour; TSan reports abort the
  * run (TSAN_OPTIONS=halt_on_error=1).  Prints "tsan: N passed, N failed",
@@ -325,7 +327,13 @@ static void *churn_worker(void *arg)
 
 int main(void)
 {
-    hl_api_config cfg = {.admin_token = ADMIN, .event_ring = 500};
+    /* Durable, with snapshots every few requests: the journal writes, the
+     * everysec fsync thread and snapshot rotation race with every worker. */
+    char dir[] = "/tmp/heaplab-tsan-XXXXXX";
+    if (mkdtemp(dir) == NULL)
+        return 2;
+    hl_api_config cfg = {.admin_token = ADMIN, .event_ring = 500, .data_dir = dir, .fsync = 1,
+                         .snapshot_after = 4096};
     api = hl_api_new(&cfg);
     if (api == NULL)
         return 2;
@@ -395,6 +403,10 @@ int main(void)
     passed += ok;
     failed += !ok;
     hl_api_delete(api);
+    char rm[64];
+    snprintf(rm, sizeof rm, "rm -rf %s", dir);
+    if (system(rm) != 0)
+        printf("note: could not remove %s\n", dir);
     printf("tsan: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
