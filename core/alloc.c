@@ -21,6 +21,14 @@ static hl_alloc_pool *pool_of(const void *p)
     return (hl_alloc_pool *)((uintptr_t)p & ~HL_ALLOC_POOL_MASK);
 }
 
+/* Every path that grows the bytes in use ends here, so the peak costs one compare. */
+static void note_bytes(hl_alloc *a)
+{
+    uint64_t in_use = a->pool_bytes + a->raw_bytes;
+    if (in_use > a->peak_bytes)
+        a->peak_bytes = in_use;
+}
+
 /* ---- raw blocks ---- */
 
 static void *raw_malloc(hl_alloc *a, size_t n)
@@ -29,6 +37,7 @@ static void *raw_malloc(hl_alloc *a, size_t n)
     if (p != NULL) {
         a->raw_count++;
         a->raw_bytes += n;
+        note_bytes(a);
     }
     return p;
 }
@@ -43,8 +52,10 @@ static void raw_free(hl_alloc *a, void *p, size_t n)
 static void *raw_realloc(hl_alloc *a, void *p, size_t old_n, size_t new_n)
 {
     void *q = realloc(p, new_n ? new_n : 1);
-    if (q != NULL)
+    if (q != NULL) {
         a->raw_bytes = a->raw_bytes - old_n + new_n;
+        note_bytes(a);
+    }
     return q;
 }
 
@@ -150,6 +161,8 @@ static bool new_arena(hl_alloc *a)
     a->ntimes_arena_allocated++;
     if (++a->narenas_currently_allocated > a->narenas_highwater)
         a->narenas_highwater = a->narenas_currently_allocated;
+    if (a->narenas_currently_allocated > a->peak_arenas)
+        a->peak_arenas = a->narenas_currently_allocated;
     return true;
 }
 
@@ -371,14 +384,27 @@ void *hl_alloc_malloc(hl_alloc *a, size_t n)
     uint32_t idx = (uint32_t)((n - 1) >> 4);
     hl_alloc_pool *pool = a->usedpools[idx];
     void *p = pool == NULL ? alloc_from_new_pool(a, idx) : take_block(a, pool);
-    if (p != NULL)
+    if (p != NULL) {
         a->pool_bytes += hl_alloc_i_size(idx);
+        note_bytes(a);
+    }
     return p;
 }
 
 uint64_t hl_alloc_bytes_in_use(const hl_alloc *a)
 {
     return a->pool_bytes + a->raw_bytes;
+}
+
+hl_alloc_peak hl_alloc_peak_get(const hl_alloc *a)
+{
+    return (hl_alloc_peak){a->peak_bytes, a->peak_arenas};
+}
+
+void hl_alloc_reset_peak(hl_alloc *a)
+{
+    a->peak_bytes = hl_alloc_bytes_in_use(a);
+    a->peak_arenas = a->narenas_currently_allocated;
 }
 
 void hl_alloc_free(hl_alloc *a, void *p, size_t n)

@@ -96,4 +96,14 @@ hl_alloc_check_result hl_alloc_check(const hl_alloc *a, char *why, size_t why_ca
 /* Bytes in handed-out blocks (whole size classes) plus raw bytes; O(1). */
 uint64_t hl_alloc_bytes_in_use(const hl_alloc *a);
 
+/* High-water marks since the allocator was made or last reset, like tracemalloc's peak: the most
+ * hl_alloc_bytes_in_use and the most arenas allocated at once.  Kept where those counters grow (O(1)). */
+typedef struct hl_alloc_peak {
+    uint64_t bytes_in_use;
+    uint64_t arenas;
+} hl_alloc_peak;
+hl_alloc_peak hl_alloc_peak_get(const hl_alloc *a);
+/* tracemalloc.reset_peak(): both marks start again from the figures of now. */
+void hl_alloc_reset_peak(hl_alloc *a);
+
 #endif /* HEAPLAB_CORE_ALLOC_H */

@@ -78,7 +78,8 @@ void hl_alloc_image_save_meta(const hl_alloc *a, hl_image_codec *c, hl_image_out
 {
     const uint64_t counters[] = {(uint64_t)(int64_t)a->phase, a->maxarenas, a->narenas_currently_allocated,
                                  a->ntimes_arena_allocated, a->narenas_highwater, a->raw_count, a->raw_bytes,
-                                 a->pool_bytes, slot_of(a, a->unused_arena_objects), slot_of(a, a->usable_arenas)};
+                                 a->pool_bytes, a->peak_bytes, a->peak_arenas, slot_of(a, a->unused_arena_objects),
+                                 slot_of(a, a->usable_arenas)};
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
         hl_image_put_u64(o, counters[i]);
     for (int i = 0; i <= HL_ALLOC_MAX_POOLS_IN_ARENA; i++)
@@ -144,6 +145,11 @@ bool hl_alloc_image_load_meta(hl_alloc *a, hl_image_codec *c, hl_image_in *in, s
     a->raw_count = hl_image_get_u64(in);
     a->raw_bytes = hl_image_get_u64(in);
     a->pool_bytes = hl_image_get_u64(in);
+    a->peak_bytes = hl_image_get_u64(in);
+    a->peak_arenas = hl_image_get_u64(in);
+    /* a high-water mark below the level of now cannot come from a save */
+    if (a->peak_bytes < a->pool_bytes + a->raw_bytes || a->peak_arenas < a->narenas_currently_allocated)
+        return false;
     a->unused_arena_objects = arena_at(a, hl_image_get_below(in, maxarenas + 1));
     a->usable_arenas = arena_at(a, hl_image_get_below(in, maxarenas + 1));
     for (int i = 0; i <= HL_ALLOC_MAX_POOLS_IN_ARENA; i++)

@@ -70,6 +70,8 @@ struct hl_alloc {
     uint64_t raw_count;
     uint64_t raw_bytes;
     uint64_t pool_bytes;                /* class sizes of blocks handed out */
+    uint64_t peak_bytes;                /* most pool_bytes + raw_bytes since the last reset */
+    uint64_t peak_arenas;               /* most arenas allocated at once since the last reset */
 };
 
 static inline uint32_t hl_alloc_i_size(uint32_t idx) { return (idx + 1) * HL_ALLOC_ALIGNMENT; }

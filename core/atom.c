@@ -2,7 +2,7 @@
  *
  * Each is allocated at the size CPython 3.11 gives the equal value: an int
  * 24 bytes plus 4 per 30-bit digit, a float 24, a str 49+N (ASCII), 73+N
- * (Latin-1), 74+2N or 76+4N, bytes 33+N.  Ints -5..256 are the heap's cached
+ * (Latin-1), 74+2N or 76+4N (3.12+: 41+N, 57+N, 58+2N, 60+4N), bytes 33+N.  Ints -5..256 are the heap's cached
  * singletons and floats use a free list of 100, as in CPython.
  */
 #include "internal.h"
@@ -107,22 +107,26 @@ bool hl_utf8_valid(const char *s, size_t len)
     return utf8_scan(s, len, &count, &max);
 }
 
-static size_t str_size_for(size_t count, uint32_t max)
+/* PyASCIIObject is 48 bytes on 3.11 and 40 from 3.12 (wstr went); the
+ * compact non-ASCII header 72 and 56; both then hold N+1 code units. */
+size_t hl_str_size(int kind, size_t count, hl_profile p)
 {
-    if (max < 0x80)
-        return 49 + count;
-    if (max < 0x100)
-        return 73 + count;
-    if (max < 0x10000)
-        return 74 + 2 * count;
-    return 76 + 4 * count;
+    bool old = p < HL_PROFILE_3_12;
+    if (kind == 0)
+        return (old ? 48 : 40) + count + 1;
+    return (old ? 72 : 56) + (size_t)kind * (count + 1);
 }
 
-size_t hl_str_alloc_size(const char *utf8, size_t len)
+static int kind_for(uint32_t max)
+{
+    return max < 0x80 ? 0 : max < 0x100 ? 1 : max < 0x10000 ? 2 : 4;
+}
+
+size_t hl_str_alloc_size(hl_profile p, const char *utf8, size_t len)
 {
     size_t count;
     uint32_t max;
-    return utf8_scan(utf8, len, &count, &max) ? str_size_for(count, max) : 0;
+    return utf8_scan(utf8, len, &count, &max) ? hl_str_size(kind_for(max), count, p) : 0;
 }
 
 static void str_store(hl_str *o, size_t i, uint32_t cp)
@@ -170,7 +174,7 @@ hl_object *hl_str_new(hl_heap *h, const char *utf8, size_t len)
     uint32_t max;
     if (!utf8_scan(utf8, len, &count, &max))
         return NULL;
-    hl_str *o = (hl_str *)hl_object_new(h, HL_STR, str_size_for(count, max));
+    hl_str *o = (hl_str *)hl_object_new(h, HL_STR, hl_str_size(kind_for(max), count, h->cfg.profile));
     if (o == NULL)
         return NULL;
     o->length = count;

@@ -21,7 +21,12 @@
  *
  * The result is what gc.collect() returns: objects freed plus weakrefs
  * freed right after their callback.
+ *
+ * An explained collection (gc_explain.h) runs this same code with a
+ * recorder; every hook is behind a NULL test, so a plain or automatic
+ * collection pays one predictable branch where a hook would be.
  */
+#include "gc_explain_internal.h"
 #include "internal.h"
 
 #include <time.h>
@@ -136,10 +141,26 @@ void hl_gc_on_alloc(hl_heap *h)
     h->gen[0].count++;
     if (h->gen[0].count > h->gen[0].threshold && h->gc_enabled && h->gen[0].threshold != 0 &&
         !h->collecting) {
+        /* 3.12's _PyObject_GC_Link only schedules (_Py_ScheduleGC); the
+         * eval loop collects at its next check, after the statement. */
+        if (h->cfg.profile >= HL_PROFILE_3_12) {
+            h->gc_scheduled = true;
+            return;
+        }
         h->collecting = true;
         collect_generations(h);
         h->collecting = false;
     }
+}
+
+void hl_gc_boundary(hl_heap *h)
+{
+    if (!h->gc_scheduled || h->collecting)
+        return;
+    h->gc_scheduled = false;
+    h->collecting = true;
+    collect_generations(h);
+    h->collecting = false;
 }
 
 void hl_gc_on_dealloc(hl_heap *h)
@@ -170,11 +191,19 @@ static void reset_refs(hl_gc_head *g, uintptr_t refs)
     g->prev = (g->prev & HL_GC_PREV_FINALIZED) | HL_GC_PREV_COLLECTING | (refs << HL_GC_PREV_SHIFT);
 }
 
-static uint64_t update_refs(hl_gc_head *young)
+static void phase(hl_gc_explain *ex, hl_gc_explain_phase p)
+{
+    if (ex != NULL)
+        hl_gc_explain_phase_begin(ex, p);
+}
+
+static uint64_t update_refs(hl_gc_head *young, hl_gc_explain *ex)
 {
     uint64_t n = 0;
     for (hl_gc_head *g = hl_gc_next(young); g != young; g = hl_gc_next(g)) {
         reset_refs(g, hl_from_gc(g)->refcnt);
+        if (ex != NULL)
+            hl_gc_explain_examined(ex, hl_from_gc(g));
         n++;
     }
     return n;
@@ -191,15 +220,26 @@ static int visit_decref(hl_object *o, void *ctx)
     return 0;
 }
 
-static void subtract_refs(hl_gc_head *young)
+static void subtract_refs(hl_gc_head *young, hl_gc_explain *ex)
 {
     for (hl_gc_head *g = hl_gc_next(young); g != young; g = hl_gc_next(g))
         hl_object_traverse(hl_from_gc(g), visit_decref, NULL);
+    /* An object's gc_refs is final only once every object has been
+     * traversed. */
+    if (ex != NULL)
+        for (hl_gc_head *g = hl_gc_next(young); g != young; g = hl_gc_next(g))
+            hl_gc_explain_subtracted(ex, hl_from_gc(g), get_refs(g));
 }
+
+typedef struct reach_ctx {
+    hl_gc_head *young;
+    hl_gc_explain *ex;
+    const hl_object *by;  /* the object being traversed */
+} reach_ctx;
 
 static int visit_reachable(hl_object *o, void *ctx)
 {
-    hl_gc_head *reachable = ctx;
+    reach_ctx *c = ctx;
     if (!hl_type_is_gc((hl_type)o->type))
         return 0;
     hl_gc_head *g = hl_as_gc(o);
@@ -214,21 +254,29 @@ static int visit_reachable(hl_object *o, void *ctx)
         hl_gc_head *next = (hl_gc_head *)(g->next & ~HL_GC_NEXT_UNREACHABLE);
         prev->next = g->next;
         set_prev(next, prev);
-        hl_gc_list_append(g, reachable);
+        hl_gc_list_append(g, c->young);
         set_refs(g, 1);
+        if (c->ex != NULL)
+            hl_gc_explain_reached(c->ex, o, c->by, true);
     } else if (get_refs(g) == 0) {
         set_refs(g, 1);
+        if (c->ex != NULL)
+            hl_gc_explain_reached(c->ex, o, c->by, false);
     }
     return 0;
 }
 
-static void move_unreachable(hl_gc_head *young, hl_gc_head *unreachable, int dest_gen)
+static void move_unreachable(hl_gc_head *young, hl_gc_head *unreachable, int dest_gen, hl_gc_explain *ex)
 {
+    reach_ctx ctx = {.young = young, .ex = ex};
     hl_gc_head *prev = young;
     hl_gc_head *g = hl_gc_next(young);
     while (g != young) {
+        if (ex != NULL)
+            hl_gc_explain_scanned(ex, hl_from_gc(g), get_refs(g) != 0);
         if (get_refs(g) != 0) {
-            hl_object_traverse(hl_from_gc(g), visit_reachable, young);
+            ctx.by = hl_from_gc(g);
+            hl_object_traverse(hl_from_gc(g), visit_reachable, &ctx);
             set_prev(g, prev);
             g->prev &= ~HL_GC_PREV_COLLECTING;
             hl_from_gc(g)->gen = (uint8_t)dest_gen;
@@ -248,12 +296,15 @@ static void move_unreachable(hl_gc_head *young, hl_gc_head *unreachable, int des
     unreachable->next &= ~HL_GC_NEXT_UNREACHABLE;
 }
 
-static uint64_t deduce_unreachable(hl_gc_head *base, hl_gc_head *unreachable, int dest_gen)
+static uint64_t deduce_unreachable(hl_gc_head *base, hl_gc_head *unreachable, int dest_gen, hl_gc_explain *ex)
 {
-    uint64_t n = update_refs(base);
-    subtract_refs(base);
+    phase(ex, HL_GC_EXPLAIN_PHASE_UPDATE_REFS);
+    uint64_t n = update_refs(base, ex);
+    phase(ex, HL_GC_EXPLAIN_PHASE_SUBTRACT_REFS);
+    subtract_refs(base, ex);
     hl_gc_list_init(unreachable);
-    move_unreachable(base, unreachable, dest_gen);
+    phase(ex, HL_GC_EXPLAIN_PHASE_MOVE_UNREACHABLE);
+    move_unreachable(base, unreachable, dest_gen, ex);
     return n;
 }
 
@@ -265,22 +316,29 @@ static void clear_unreachable_mask(hl_gc_head *unreachable)
     }
 }
 
-static void untrack_tuples(hl_heap *h, hl_gc_head *list)
-{
-    for (hl_gc_head *g = hl_gc_next(list), *next; g != list; g = next) {
-        next = hl_gc_next(g);
-        if (hl_from_gc(g)->type == HL_TUPLE)
-            hl_tuple_maybe_untrack(h, hl_from_gc(g));
-    }
-}
-
-static void untrack_dicts(hl_heap *h, hl_gc_head *list)
+static void untrack_tuples(hl_heap *h, hl_gc_head *list, hl_gc_explain *ex)
 {
     for (hl_gc_head *g = hl_gc_next(list), *next; g != list; g = next) {
         next = hl_gc_next(g);
         hl_object *o = hl_from_gc(g);
-        if (o->type == HL_DICT && hl_dict_may_untrack((hl_dict *)o))
+        if (o->type != HL_TUPLE)
+            continue;
+        hl_tuple_maybe_untrack(h, o);
+        if (ex != NULL && !hl_object_is_tracked(o))
+            hl_gc_explain_untracked(ex, o);
+    }
+}
+
+static void untrack_dicts(hl_heap *h, hl_gc_head *list, hl_gc_explain *ex)
+{
+    for (hl_gc_head *g = hl_gc_next(list), *next; g != list; g = next) {
+        next = hl_gc_next(g);
+        hl_object *o = hl_from_gc(g);
+        if (o->type == HL_DICT && hl_dict_may_untrack((hl_dict *)o)) {
             hl_gc_untrack(h, o);
+            if (ex != NULL)
+                hl_gc_explain_untracked(ex, o);
+        }
     }
 }
 
@@ -291,21 +349,28 @@ static void set_generation(hl_gc_head *list, int gen)
 }
 
 /* Clears weakrefs to garbage; returns the weakrefs freed after their callback. */
-static uint64_t handle_weakrefs(hl_heap *h, hl_gc_head *unreachable, hl_gc_head *old, int old_gen)
+static uint64_t handle_weakrefs(hl_heap *h, hl_gc_head *unreachable, hl_gc_head *old, int old_gen,
+                                hl_gc_explain *ex)
 {
     hl_gc_head to_call;
     hl_gc_list_init(&to_call);
     for (hl_gc_head *g = hl_gc_next(unreachable); g != unreachable; g = hl_gc_next(g)) {
         hl_object *o = hl_from_gc(g);
-        if (o->type == HL_WEAKREF)
+        if (o->type == HL_WEAKREF && ((hl_weakref *)o)->target != NULL) {
+            if (ex != NULL)
+                hl_gc_explain_cleared(ex, o, false);
             hl_weakref_clear_ref((hl_weakref *)o);
+        }
         hl_weakref **list = hl_weakref_list(o);
         if (list == NULL)
             continue;
         for (hl_weakref *wr = *list; wr != NULL; wr = *list) {
             hl_weakref_clear_ref(wr);
             /* A weakref that is garbage itself never calls back. */
-            if (!wr->has_callback || is_collecting(hl_as_gc(&wr->ob)))
+            bool call = wr->has_callback && !is_collecting(hl_as_gc(&wr->ob));
+            if (ex != NULL)
+                hl_gc_explain_cleared(ex, &wr->ob, call);
+            if (!call)
                 continue;
             hl_incref(&wr->ob);
             list_move(hl_as_gc(&wr->ob), &to_call);
@@ -327,7 +392,7 @@ static uint64_t handle_weakrefs(hl_heap *h, hl_gc_head *unreachable, hl_gc_head 
     return freed;
 }
 
-static void finalize_garbage(hl_heap *h, hl_gc_head *collectable)
+static void finalize_garbage(hl_heap *h, hl_gc_head *collectable, hl_gc_explain *ex)
 {
     hl_gc_head seen;
     hl_gc_list_init(&seen);
@@ -336,6 +401,8 @@ static void finalize_garbage(hl_heap *h, hl_gc_head *collectable)
         hl_object *o = hl_from_gc(g);
         list_move(g, &seen);
         if ((o->flags & HL_OF_FINALIZER) && !(g->prev & HL_GC_PREV_FINALIZED)) {
+            if (ex != NULL)
+                hl_gc_explain_finalized(ex, o);
             hl_incref(o);
             hl_instance_finalize(h, o);
             hl_decref(h, o);
@@ -350,11 +417,16 @@ static void clear_collecting(hl_gc_head *list)
         g->prev &= ~HL_GC_PREV_COLLECTING;
 }
 
-static void handle_resurrected(hl_gc_head *unreachable, hl_gc_head *still, hl_gc_head *old, int old_gen)
+static void handle_resurrected(hl_gc_head *unreachable, hl_gc_head *still, hl_gc_head *old, int old_gen,
+                               hl_gc_explain *ex)
 {
     clear_collecting(unreachable);
-    deduce_unreachable(unreachable, still, old_gen);
+    /* The rerun is part of the resurrection check, not a second collection:
+     * it is not explained phase by phase. */
+    deduce_unreachable(unreachable, still, old_gen, NULL);
     clear_unreachable_mask(still);
+    if (ex != NULL)
+        hl_gc_explain_resurrection(ex, unreachable, still);
     hl_gc_list_merge(unreachable, old);
 }
 
@@ -381,7 +453,7 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-void hl_gc_collect(hl_heap *h, int generation, bool automatic, hl_collect_result *out)
+static void collect(hl_heap *h, int generation, bool automatic, hl_collect_result *out, hl_gc_explain *ex)
 {
     uint64_t start = now_ns();
     if (generation < 2)
@@ -395,24 +467,28 @@ void hl_gc_collect(hl_heap *h, int generation, bool automatic, hl_collect_result
     int old_gen = generation < 2 ? generation + 1 : 2;
     hl_gc_head *old = &h->gen[old_gen].head;
     hl_gc_head unreachable, final_unreachable;
-    uint64_t examined = deduce_unreachable(young, &unreachable, old_gen);
+    uint64_t examined = deduce_unreachable(young, &unreachable, old_gen, ex);
 
-    untrack_tuples(h, young);
+    untrack_tuples(h, young, ex);
     if (young != old) {
         if (generation == 1)
             h->long_lived_pending += hl_gc_list_size(young);
         hl_gc_list_merge(young, old);
     } else {
-        untrack_dicts(h, young);
+        untrack_dicts(h, young, ex);
         h->long_lived_pending = 0;
         h->long_lived_total = hl_gc_list_size(young);
     }
     clear_unreachable_mask(&unreachable);
 
-    uint64_t collected = handle_weakrefs(h, &unreachable, old, old_gen);
-    finalize_garbage(h, &unreachable);
-    handle_resurrected(&unreachable, &final_unreachable, old, old_gen);
+    phase(ex, HL_GC_EXPLAIN_PHASE_WEAKREFS);
+    uint64_t collected = handle_weakrefs(h, &unreachable, old, old_gen, ex);
+    phase(ex, HL_GC_EXPLAIN_PHASE_FINALIZERS);
+    finalize_garbage(h, &unreachable, ex);
+    phase(ex, HL_GC_EXPLAIN_PHASE_RESURRECTION);
+    handle_resurrected(&unreachable, &final_unreachable, old, old_gen, ex);
     collected += hl_gc_list_size(&final_unreachable);
+    phase(ex, HL_GC_EXPLAIN_PHASE_DELETE);
     delete_garbage(h, &final_unreachable, old, old_gen);
     if (generation == 2)
         hl_freelists_clear(h);
@@ -434,6 +510,16 @@ void hl_gc_collect(hl_heap *h, int generation, bool automatic, hl_collect_result
         hl_event ev = {.kind = HL_EV_COLLECT, .collect = &r};
         h->sink(h->sink_ctx, &ev);
     }
+}
+
+void hl_gc_collect(hl_heap *h, int generation, bool automatic, hl_collect_result *out)
+{
+    collect(h, generation, automatic, out, NULL);
+}
+
+void hl_gc_collect_explained(hl_heap *h, int generation, hl_collect_result *out, hl_gc_explain *ex)
+{
+    collect(h, generation, false, out, ex);
 }
 
 void hl_gc_freeze(hl_heap *h)

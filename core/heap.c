@@ -40,6 +40,29 @@ const char *hl_status_message(hl_status s)
     return (unsigned)s < sizeof statuses / sizeof statuses[0] ? statuses[s].message : "unknown error";
 }
 
+static const char *const profile_names[HL_PROFILE_COUNT] = {"3.11", "3.12", "3.13"};
+
+const char *hl_profile_name(hl_profile p)
+{
+    return (unsigned)p < HL_PROFILE_COUNT ? profile_names[p] : "?";
+}
+
+bool hl_profile_from_name(const char *name, hl_profile *out)
+{
+    for (int p = 0; p < HL_PROFILE_COUNT; p++)
+        if (strcmp(name, profile_names[p]) == 0) {
+            *out = (hl_profile)p;
+            return true;
+        }
+    return false;
+}
+
+void hl_heap_config_profile(hl_heap_config *cfg, hl_profile p)
+{
+    cfg->profile = p;
+    cfg->thresholds[0] = p >= HL_PROFILE_3_13 ? 2000 : 700;
+}
+
 void hl_heap_config_default(hl_heap_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -143,7 +166,7 @@ static uint64_t object_length(const hl_object *o)
     case HL_INSTANCE: {
         const hl_instance *in = (const hl_instance *)o;
         uint64_t n = 0;
-        for (uint32_t i = 0; i < in->cls->nattrs; i++)
+        for (uint32_t i = 0; i < HL_CLASS_MAX_ATTRS; i++)
             n += in->values->slot[i] != NULL;
         return n;
     }
@@ -160,7 +183,10 @@ hl_status hl_heap_object_info(const hl_heap *h, uint64_t id, hl_object_info *out
     memset(out, 0, sizeof *out);
     out->id = o->id;
     out->type = (hl_type)o->type;
-    out->refcount = o->refcnt;
+    /* PEP 683: from 3.12 the interpreter's static objects are immortal and
+     * sys.getrefcount shows a constant; heaplab still counts underneath. */
+    out->immortal = h->cfg.profile >= HL_PROFILE_3_12 && (o->flags & HL_OF_STATIC);
+    out->refcount = out->immortal ? HL_IMMORTAL_REFCOUNT : o->refcnt;
     out->size = hl_object_sizeof(o);
     out->tracked = hl_object_is_tracked(o);
     out->generation = hl_gc_generation_of(o);
@@ -170,7 +196,7 @@ hl_status hl_heap_object_info(const hl_heap *h, uint64_t id, hl_object_info *out
     out->finalized = hl_type_is_gc((hl_type)o->type) && (hl_as_gc(o)->prev & HL_GC_PREV_FINALIZED);
     out->length = object_length(o);
     if (o->type == HL_INSTANCE)
-        out->class_name = ((const hl_instance *)o)->cls->name;
+        out->class_name = hl_instance_class(h, (const hl_instance *)o)->name;
     return HL_OK;
 }
 
@@ -294,7 +320,7 @@ hl_status hl_heap_referents(const hl_heap *h, uint64_t id, hl_ref_visitor visit,
         break;
     }
     case HL_INSTANCE:
-        hl_instance_attrs((hl_instance *)o, attr_ref, &w);
+        hl_instance_attrs(h, (hl_instance *)o, attr_ref, &w);
         break;
     default:
         break;
@@ -387,4 +413,9 @@ void hl_heap_totals_get(const hl_heap *h, hl_heap_totals *out)
 const hl_alloc *hl_heap_allocator(const hl_heap *h)
 {
     return h->alloc;
+}
+
+void hl_heap_reset_peak(hl_heap *h)
+{
+    hl_alloc_reset_peak(h->alloc);
 }

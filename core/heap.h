@@ -57,13 +57,30 @@ const char *hl_status_message(hl_status s); /* a sentence for users */
 
 typedef struct hl_heap hl_heap;
 
+/* Which CPython the heap behaves like.  3.11 is the reference; 3.12 makes
+ * the small ints and () immortal, runs automatic collections at the next
+ * operation boundary instead of inside the allocation, and shrinks empty
+ * instances to 48 bytes and ASCII strs to 41+N; 3.13 also starts with a
+ * threshold of 2000. */
+typedef enum hl_profile { HL_PROFILE_3_11, HL_PROFILE_3_12, HL_PROFILE_3_13 } hl_profile;
+#define HL_PROFILE_COUNT 3
+const char *hl_profile_name(hl_profile p);                 /* "3.11" */
+bool hl_profile_from_name(const char *name, hl_profile *out);
+
+/* What sys.getrefcount shows for an immortal object (3.12+). */
+#define HL_IMMORTAL_REFCOUNT 4294967295u
+
 typedef struct hl_heap_config {
     uint64_t max_objects; /* 0 = unlimited */
     uint64_t max_bytes;   /* allocator bytes in use, 0 = unlimited */
     int thresholds[3];    /* CPython's (700, 10, 10) by default */
     bool gc_enabled;
     int32_t arena_phase;  /* hl_alloc_new's phase; -1 (default) = as mmap falls, like CPython */
+    hl_profile profile;   /* 3.11 by default */
 } hl_heap_config;
+
+/* Makes cfg a profile's defaults: the profile and its thresholds. */
+void hl_heap_config_profile(hl_heap_config *cfg, hl_profile p);
 
 void hl_heap_config_default(hl_heap_config *cfg);
 hl_heap *hl_heap_new(const hl_heap_config *cfg); /* NULL cfg = defaults; NULL on OOM */
@@ -113,6 +130,7 @@ typedef struct hl_object_info {
     int size_class;      /* of the object's own block, -1 if raw */
     bool finalizer;      /* has __del__ */
     bool finalized;      /* gc.is_finalized */
+    bool immortal;       /* 3.12+: refcount is HL_IMMORTAL_REFCOUNT whatever refers to it */
     uint64_t length;     /* items, entries, attributes, bytes, or code points */
     const char *class_name; /* instances */
 } hl_object_info;
@@ -187,6 +205,11 @@ typedef struct hl_heap_totals {
 void hl_heap_totals_get(const hl_heap *h, hl_heap_totals *out);
 
 const hl_alloc *hl_heap_allocator(const hl_heap *h);
+/* tracemalloc.reset_peak() for the heap's allocator (hl_alloc_peak_get reads
+ * the marks): the one write outside ops.h, because a high-water mark is an
+ * observer's figure, not heap state (no object, block, count or digest
+ * changes, and no journal record is needed). */
+void hl_heap_reset_peak(hl_heap *h);
 
 /* ---- the invariant checker ----
  * Refcounts equal the references from names, containers, the caches and

@@ -3,7 +3,7 @@
  * image_internal.h.
  *
  * Image layout (native-endian u64 words unless said):
- *   magic "HLIMG001", pointer size
+ *   magic "HLIMG002" (002: profiles and allocator peaks), pointer size
  *   config, collector and free-list counters
  *   classes (shared keys included), allocator metadata, raw block sizes
  *   codes of the heap's pointer fields: gc list heads, caches, free lists
@@ -11,9 +11,10 @@
  *   carved arena bytes, raw block bytes (pointers inside replaced by codes)
  *
  * A code is (tag << 60) | payload: an arena slot and offset from its first
- * pool, a raw block number and offset, a list head of the heap, the set
- * dummy, or a class number.  Every pointer is 16-byte aligned, so the low
- * bits stay free for PyGC_Head's flags.
+ * pool, a raw block number and offset, a list head of the heap or the set
+ * dummy (instances name their class by number, so classes need no code).
+ * Every pointer is 16-byte aligned, so the low bits stay free for
+ * PyGC_Head's flags.
  */
 #include "image_internal.h"
 #include "internal.h"
@@ -25,14 +26,13 @@
 #define CODE_RAW 2u
 #define CODE_ANCHOR 3u
 #define CODE_DUMMY 4u
-#define CODE_CLASS 5u
 #define CODE_STALE 15u
 #define CODE_TAG(code) ((unsigned)((code) >> 60))
 #define CODE_PAYLOAD(code) ((code) & (((uint64_t)1 << 60) - 1))
 #define CODE(tag, payload) (((uint64_t)(tag) << 60) | (payload))
 #define ANCHORS 4 /* three generations and the permanent one */
 
-const char hl_image_magic[8] = {'H', 'L', 'I', 'M', 'G', '0', '0', '1'};
+const char hl_image_magic[8] = {'H', 'L', 'I', 'M', 'G', '0', '0', '2'};
 
 
 /* ---- streams ---- */
@@ -161,11 +161,6 @@ static bool encode_known(hl_image_codec *c, const void *p, uint64_t *out)
                                         : CODE(CODE_RAW, ((uint64_t)r->index << 32) | off);
         return true;
     }
-    for (size_t i = 0; i < c->nclasses; i++)
-        if (p == c->classes[i]) {
-            *out = CODE(CODE_CLASS, (uint64_t)i << 4);
-            return true;
-        }
     return false;
 }
 
@@ -210,10 +205,6 @@ void *hl_image_decode(hl_image_codec *c, uint64_t code)
         break;
     case CODE_DUMMY:
         return (void *)hl_set_dummy();
-    case CODE_CLASS:
-        if ((payload >> 4) < c->nclasses)
-            return c->classes[payload >> 4];
-        break;
     default:
         break;
     }
@@ -257,7 +248,6 @@ void hl_image_codec_free(hl_image_codec *c)
     free(c->by_start);
     free(c->arena_region);
     free(c->raw_region);
-    free(c->classes);
 }
 
 /* ---- walking the objects' pointers ---- */
@@ -304,7 +294,6 @@ static void walk_object(hl_image_codec *c, hl_object *o, bool parked)
     }
     case HL_INSTANCE: {
         hl_instance *in = (hl_instance *)o;
-        hl_image_fix(c, &in->cls, HL_FIX_PTR);
         hl_image_fix(c, &in->weakrefs, HL_FIX_PTR);
         hl_instance_values *v = hl_image_fix(c, &in->values, HL_FIX_PTR);
         if (v != NULL)

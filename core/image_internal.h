@@ -76,7 +76,6 @@ typedef struct hl_image_start {
 } hl_image_start;
 
 struct hl_heap;
-struct hl_class;
 struct hl_object;
 
 struct hl_image_codec {
@@ -90,8 +89,6 @@ struct hl_image_codec {
     size_t narena_slots;
     size_t *raw_region;        /* raw block number -> region number */
     size_t nraw;
-    struct hl_class **classes; /* class number -> class */
-    size_t nclasses;
 };
 
 bool hl_image_codec_add(hl_image_codec *c, const hl_image_region *r);

@@ -57,6 +57,7 @@ static void get_heap_fields(hl_heap *h, hl_image_in *in)
     h->dict_nfree = get_int(in, 0, HL_DICT_FREELIST);
     h->keys_nfree = get_int(in, 0, HL_KEYS_FREELIST);
     h->float_nfree = get_int(in, 0, HL_FLOAT_FREELIST);
+    h->cfg.profile = (hl_profile)get_int(in, 0, HL_PROFILE_COUNT - 1);
     for (int i = 0; i < HL_TYPE_COUNT; i++)
         h->live_by_type[i] = hl_image_get_u64(in);
     for (int i = 0; i < 3; i++) {
@@ -87,14 +88,13 @@ static bool get_class(hl_image_codec *c, hl_image_in *in)
     for (uint32_t i = 0; i < cls->nattrs && !in->bad; i++)
         ok = (cls->attr[i] = get_str(in, &present)) != NULL && ok;
     /* The class map owns the class from here on, so a failure frees it with the rest. */
+    cls->number = (uint16_t)c->h->classes.nentries;
     if (!hl_strmap_put(&c->h->classes, key, cls)) {
         cls->nattrs = 0;
         free(cls->name);
         free(cls->resurrect);
         free(cls);
         ok = false;
-    } else {
-        c->classes[c->nclasses++] = cls;
     }
     free(key);
     return ok && cls->name != NULL && !in->bad;
@@ -102,10 +102,7 @@ static bool get_class(hl_image_codec *c, hl_image_in *in)
 
 static bool get_classes(hl_image_codec *c, hl_image_in *in)
 {
-    uint64_t n = hl_image_get_below(in, MAX_STR);
-    c->classes = calloc(n + 1, sizeof *c->classes);
-    if (c->classes == NULL)
-        return false;
+    uint64_t n = hl_image_get_below(in, UINT16_MAX);
     for (uint64_t i = 0; i < n; i++)
         if (!get_class(c, in))
             return false;

@@ -7,14 +7,6 @@
 
 /* ---- the heap's own fields ---- */
 
-static bool collect_class(void *ctx, const char *key, void *value)
-{
-    (void)key;
-    hl_image_codec *c = ctx;
-    c->classes[c->nclasses++] = value;
-    return true;
-}
-
 static void put_str(hl_image_out *o, const char *s)
 {
     size_t n = s ? strlen(s) : 0;
@@ -44,7 +36,8 @@ static void put_heap_fields(hl_image_codec *c, hl_image_out *o)
 #undef PUT
     const int64_t small[] = {h->cfg.thresholds[0], h->cfg.thresholds[1], h->cfg.thresholds[2], h->cfg.gc_enabled,
                              hl_alloc_phase(h->alloc), h->gc_enabled, h->last_collect.generation,
-                             h->last_collect.automatic, h->list_nfree, h->dict_nfree, h->keys_nfree, h->float_nfree};
+                             h->last_collect.automatic, h->list_nfree, h->dict_nfree, h->keys_nfree, h->float_nfree,
+                             h->cfg.profile};
     for (size_t i = 0; i < sizeof small / sizeof small[0]; i++)
         hl_image_put_u64(o, (uint64_t)small[i]);
     for (int i = 0; i < HL_TYPE_COUNT; i++)
@@ -102,11 +95,9 @@ static void put_regions(hl_image_codec *c, hl_image_out *o, uint32_t tag)
 static hl_image_status save_with(hl_image_codec *c, hl_image_out *o)
 {
     hl_heap *h = c->h;
-    c->classes = malloc((h->classes.live + 1) * sizeof *c->classes);
     size_t arena_slots;
-    if (c->classes == NULL || !hl_alloc_image_regions(h->alloc, c, &arena_slots))
+    if (!hl_alloc_image_regions(h->alloc, c, &arena_slots))
         return HL_IMAGE_NOMEM;
-    hl_strmap_each(&h->classes, collect_class, c);
     for (uint64_t id = hl_idmap_next(&h->ids, 0); id != 0 && !c->bad; id = hl_idmap_next(&h->ids, id))
         hl_image_raw_parts(c, hl_idmap_get(&h->ids, id), hl_image_add_raw_copy);
     if (c->bad || !hl_image_codec_index(c, arena_slots))
@@ -118,7 +109,7 @@ static hl_image_status save_with(hl_image_codec *c, hl_image_out *o)
     hl_image_put(o, hl_image_magic, sizeof hl_image_magic);
     hl_image_put_u64(o, sizeof(void *));
     put_heap_fields(c, o);
-    hl_image_put_u64(o, c->nclasses);
+    hl_image_put_u64(o, h->classes.live);
     hl_strmap_each(&h->classes, put_class, o);
     hl_alloc_image_save_meta(h->alloc, c, o);
     hl_image_put_u64(o, c->nraw);

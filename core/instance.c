@@ -34,6 +34,11 @@ hl_class *hl_class_get(hl_heap *h, const char *name, bool finalizer, const char 
     c = calloc(1, sizeof *c);
     if (c == NULL)
         return NULL;
+    if (h->classes.nentries >= UINT16_MAX) {
+        free(c);
+        return NULL;
+    }
+    c->number = (uint16_t)h->classes.nentries;
     c->name = strdup(name);
     c->finalizer = finalizer;
     c->resurrect = resurrect ? strdup(resurrect) : NULL;
@@ -52,12 +57,21 @@ void hl_classes_free(hl_heap *h)
     hl_strmap_free(&h->classes);
 }
 
+hl_class *hl_instance_class(const hl_heap *h, const hl_instance *o)
+{
+    return h->classes.entries[o->values->cls].value;
+}
+
+size_t hl_instance_block_size(hl_profile p)
+{
+    return p >= HL_PROFILE_3_12 ? HL_SIZE_INSTANCE_312 : HL_SIZE_INSTANCE;
+}
+
 hl_object *hl_instance_new(hl_heap *h, hl_class *cls)
 {
-    hl_instance *o = (hl_instance *)hl_object_new(h, HL_INSTANCE, HL_SIZE_INSTANCE);
+    hl_instance *o = (hl_instance *)hl_object_new(h, HL_INSTANCE, hl_instance_block_size(h->cfg.profile));
     if (o == NULL)
         return NULL;
-    o->cls = cls;
     o->weakrefs = NULL;
     o->values = hl_alloc_malloc(h->alloc, HL_SIZE_INSTANCE_VALUES);
     if (o->values == NULL) {
@@ -66,6 +80,7 @@ hl_object *hl_instance_new(hl_heap *h, hl_class *cls)
     }
     memset(o->values, 0, sizeof *o->values);
     memset(o->values->order, 0xff, sizeof o->values->order);
+    o->values->cls = cls->number;
     if (cls->finalizer)
         o->ob.flags |= HL_OF_FINALIZER;
     hl_gc_track(h, &o->ob);
@@ -80,9 +95,10 @@ static int slot_of(const hl_class *c, const char *name)
     return -1;
 }
 
-bool hl_instance_can_set(const hl_instance *o, const char *name)
+bool hl_instance_can_set(const hl_heap *h, const hl_instance *o, const char *name)
 {
-    return slot_of(o->cls, name) >= 0 || o->cls->nattrs < HL_CLASS_MAX_ATTRS;
+    const hl_class *c = hl_instance_class(h, o);
+    return slot_of(c, name) >= 0 || c->nattrs < HL_CLASS_MAX_ATTRS;
 }
 
 /* Keeps the instance's own insertion order, for listing attributes. */
@@ -108,7 +124,7 @@ static void order_remove(hl_instance_values *v, int slot)
 
 hl_status hl_instance_setattr(hl_heap *h, hl_instance *o, const char *name, hl_object *value)
 {
-    hl_class *c = o->cls;
+    hl_class *c = hl_instance_class(h, o);
     int i = slot_of(c, name);
     if (i < 0) {
         if (value == NULL)
@@ -135,11 +151,12 @@ hl_status hl_instance_setattr(hl_heap *h, hl_instance *o, const char *name, hl_o
     return HL_OK;
 }
 
-void hl_instance_attrs(const hl_instance *o, hl_instance_attr_fn fn, void *ctx)
+void hl_instance_attrs(const hl_heap *h, const hl_instance *o, hl_instance_attr_fn fn, void *ctx)
 {
+    const hl_class *c = hl_instance_class(h, o);
     for (int i = 0; i < HL_CLASS_MAX_ATTRS && o->values->order[i] != 0xff; i++) {
         int slot = o->values->order[i];
-        if (!fn(ctx, o->cls->attr[slot], o->values->slot[slot]))
+        if (!fn(ctx, c->attr[slot], o->values->slot[slot]))
             return;
     }
 }
@@ -150,10 +167,13 @@ bool hl_instance_finalize(hl_heap *h, hl_object *o)
     if (!(o->flags & HL_OF_FINALIZER) || (g->prev & HL_GC_PREV_FINALIZED))
         return false;
     hl_instance *in = (hl_instance *)o;
+    /* __del__ is Python code: entering it is a boundary (3.12+). */
+    hl_gc_boundary(h);
     hl_emit(h, HL_EV_FINALIZE, o->id, 0, HL_INSTANCE);
-    if (in->cls->resurrect != NULL) {
+    const char *resurrect = hl_instance_class(h, in)->resurrect;
+    if (resurrect != NULL) {
         hl_incref(o);
-        if (hl_name_bind(h, in->cls->resurrect, o) != HL_OK)
+        if (hl_name_bind(h, resurrect, o) != HL_OK)
             hl_decref(h, o);
         else
             hl_emit(h, HL_EV_RESURRECT, o->id, 0, HL_INSTANCE);
@@ -174,7 +194,7 @@ static bool finalize_from_dealloc(hl_heap *h, hl_object *o)
 
 static void release_values(hl_heap *h, hl_instance *o)
 {
-    for (uint32_t i = 0; i < o->cls->nattrs; i++) {
+    for (uint32_t i = 0; i < HL_CLASS_MAX_ATTRS; i++) {
         hl_object *v = o->values->slot[i];
         o->values->slot[i] = NULL;
         if (v != NULL)

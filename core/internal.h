@@ -67,6 +67,7 @@ struct hl_heap {
     hl_gc_head permanent;
     bool gc_enabled;
     bool collecting;
+    bool gc_scheduled;   /* 3.12+: an allocation crossed the threshold; collect at the boundary */
     hl_gc_gen_stats stats[3];
     uint64_t long_lived_total;
     uint64_t long_lived_pending;
@@ -99,6 +100,8 @@ void hl_gc_untrack(hl_heap *h, hl_object *o);
 /* Counts an allocation of a container and may run an automatic collection
  * first, as CPython 3.11's gc_alloc does. */
 void hl_gc_on_alloc(hl_heap *h);
+/* The end of an operation: runs a collection the 3.12+ profiles scheduled. */
+void hl_gc_boundary(hl_heap *h);
 void hl_gc_on_dealloc(hl_heap *h);
 bool hl_gc_may_be_tracked(const hl_object *o);
 void hl_gc_collect(hl_heap *h, int generation, bool automatic, hl_collect_result *out);
@@ -158,7 +161,9 @@ int64_t hl_str_hash_utf8(const char *utf8, size_t len);
 int64_t hl_hash_buffer(const void *data, size_t n); /* CPython's str/bytes hash */
 bool hl_str_equals_utf8(const hl_str *s, const char *utf8, size_t len);
 size_t hl_int_sizeof(int64_t v);
-size_t hl_str_alloc_size(const char *utf8, size_t len);
+size_t hl_str_alloc_size(hl_profile p, const char *utf8, size_t len);
+/* Bytes of a str of count code units of kind (0 = ASCII, 1, 2, 4). */
+size_t hl_str_size(int kind, size_t count, hl_profile p);
 void hl_atom_dealloc(hl_heap *h, hl_object *o);
 
 /* Containers take ownership of the references in items (already counted). */
@@ -169,7 +174,8 @@ void hl_tuple_maybe_untrack(hl_heap *h, hl_object *o);
 hl_object *hl_list_new(hl_heap *h, hl_object **items, size_t n);
 bool hl_list_append(hl_heap *h, hl_list *l, hl_object *item);  /* steals item */
 void hl_list_set(hl_heap *h, hl_list *l, uint64_t i, hl_object *item); /* steals item */
-bool hl_list_delete(hl_heap *h, hl_list *l, uint64_t i);
+/* del a[i] (by_index) or list.remove's deletion: they differ from 3.13 on. */
+bool hl_list_delete(hl_heap *h, hl_list *l, uint64_t i, bool by_index);
 void hl_list_dealloc(hl_heap *h, hl_object *o);
 void hl_list_clear(hl_heap *h, hl_list *l);
 size_t hl_list_sizeof(const hl_list *l);
@@ -214,10 +220,12 @@ hl_class *hl_class_get(hl_heap *h, const char *name, bool finalizer, const char 
 hl_object *hl_instance_new(hl_heap *h, hl_class *cls);
 /* Sets (steals value) or, with value NULL, deletes; HL_E_ATTR if absent. */
 hl_status hl_instance_setattr(hl_heap *h, hl_instance *o, const char *name, hl_object *value);
-bool hl_instance_can_set(const hl_instance *o, const char *name);
+bool hl_instance_can_set(const hl_heap *h, const hl_instance *o, const char *name);
+hl_class *hl_instance_class(const hl_heap *h, const hl_instance *o);
+size_t hl_instance_block_size(hl_profile p); /* 56 on 3.11, 48 from 3.12 */
 /* Visits attributes in the instance's insertion order. */
 typedef bool (*hl_instance_attr_fn)(void *ctx, const char *name, hl_object *value);
-void hl_instance_attrs(const hl_instance *o, hl_instance_attr_fn fn, void *ctx);
+void hl_instance_attrs(const hl_heap *h, const hl_instance *o, hl_instance_attr_fn fn, void *ctx);
 void hl_classes_free(hl_heap *h);
 void hl_instance_dealloc(hl_heap *h, hl_object *o);
 void hl_instance_clear(hl_heap *h, hl_instance *o);

@@ -92,10 +92,18 @@ void hl_list_set(hl_heap *h, hl_list *l, uint64_t i, hl_object *item)
     hl_decref(h, old);
 }
 
-bool hl_list_delete(hl_heap *h, hl_list *l, uint64_t i)
+bool hl_list_delete(hl_heap *h, hl_list *l, uint64_t i, bool by_index)
 {
     hl_object *gone = l->items[i];
     uint64_t n = l->size;
+    if (by_index && h->cfg.profile >= HL_PROFILE_3_13) {
+        /* 3.13's list_ass_item shifts the tail and shrinks the size only:
+         * `del a[i]` never reallocates (list.remove still does). */
+        memmove(&l->items[i], &l->items[i + 1], (n - i - 1) * sizeof *l->items);
+        l->size = n - 1;
+        hl_decref(h, gone);
+        return true;
+    }
     if (n == 1) {
         /* list_ass_slice empties a list through _list_clear. */
         hl_list_clear(h, l);

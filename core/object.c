@@ -29,16 +29,7 @@ bool hl_type_from_name(const char *name, hl_type *out)
 
 static size_t str_block_size(const hl_str *s)
 {
-    if (s->ascii)
-        return 49 + s->length;
-    switch (s->kind) {
-    case 1:
-        return 73 + s->length;
-    case 2:
-        return 74 + 2 * s->length;
-    default:
-        return 76 + 4 * s->length;
-    }
+    return hl_str_size(s->ascii ? 0 : s->kind, s->length, (hl_profile)s->ob.profile);
 }
 
 size_t hl_object_block_size(const hl_object *o)
@@ -61,7 +52,7 @@ size_t hl_object_block_size(const hl_object *o)
     case HL_SET:
         return HL_SIZE_SET;
     case HL_INSTANCE:
-        return HL_SIZE_INSTANCE;
+        return hl_instance_block_size((hl_profile)o->profile);
     case HL_WEAKREF:
         return HL_SIZE_WEAKREF;
     }
@@ -114,7 +105,8 @@ int hl_object_traverse(hl_object *o, hl_visit_fn visit, void *ctx)
     }
     case HL_INSTANCE: {
         hl_instance *in = (hl_instance *)o;
-        for (uint32_t i = 0; i < in->cls->nattrs && r == 0; i++)
+        /* slots past the class's keys are NULL: every slot in key order */
+        for (uint32_t i = 0; i < HL_CLASS_MAX_ATTRS && r == 0; i++)
             if (in->values->slot[i] != NULL)
                 r = visit(in->values->slot[i], ctx);
         break;

@@ -48,7 +48,7 @@ typedef struct hl_object {
     uint8_t type;   /* hl_type */
     uint8_t flags;  /* hl_object_flags */
     uint8_t gen;    /* generation (0..2, HL_GEN_PERMANENT) while tracked */
-    uint8_t spare;
+    uint8_t profile; /* hl_profile of its heap: sizes depend on it */
     uint64_t id;
 } hl_object;
 
@@ -125,17 +125,18 @@ typedef struct hl_class hl_class;
 /* CPython 3.11 keeps instance attributes inline, in a values array sized by
  * the class's shared keys (30 usable slots): one 272-byte block per
  * instance.  Slots are in the class's key order; order[] remembers the
- * instance's own insertion order. */
+ * instance's own insertion order.  The class is found by number from the
+ * values block, so the object itself fits 3.12's 48-byte instances. */
 #define HL_CLASS_MAX_ATTRS 30
 typedef struct hl_instance_values {
-    uint8_t order[32];
+    uint8_t order[HL_CLASS_MAX_ATTRS];
+    uint16_t cls;      /* the class's number in its heap (ob_type's part) */
     hl_object *slot[HL_CLASS_MAX_ATTRS];
 } hl_instance_values;
 #define HL_SIZE_INSTANCE_VALUES 272
 
 typedef struct hl_instance {
     hl_object ob;
-    hl_class *cls;
     hl_instance_values *values;
     struct hl_weakref *weakrefs;
 } hl_instance;
@@ -153,6 +154,7 @@ typedef struct hl_weakref {
 /* A class: __del__ and the shared attribute keys belong to the class in
  * Python, so they live here, per heap. */
 struct hl_class {
+    uint16_t number;  /* its entry in the heap's class map */
     char *name;
     bool finalizer;
     char *resurrect;  /* name __del__ binds the object to, or NULL */
@@ -168,6 +170,7 @@ struct hl_class {
 #define HL_SIZE_DICT 64
 #define HL_SIZE_SET 216
 #define HL_SIZE_INSTANCE 56
+#define HL_SIZE_INSTANCE_312 48
 #define HL_SIZE_WEAKREF 80
 
 static inline bool hl_type_is_gc(hl_type t)

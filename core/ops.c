@@ -3,7 +3,10 @@
  * Each operation mirrors the Python statement it stands for, including its
  * evaluation-stack references: the items of `[a, b]` are held (counted) while
  * the list is allocated, because that allocation may run a collection and
- * CPython's collector sees those stack references too.
+ * CPython's collector sees those stack references too.  Every operation
+ * that succeeds ends at an operation boundary (hl_gc_boundary), where the
+ * 3.12+ profiles run the collection an allocation scheduled.  The
+ * collector's own operations are in ops_gc.c.
  */
 #include "internal.h"
 #include "oplog_internal.h"
@@ -78,7 +81,7 @@ static uint64_t estimate_bytes(const hl_create_spec *s)
     case HL_DICT:
         return HL_SIZE_DICT + 64 * s->nkeys + 128;
     case HL_INSTANCE:
-        return HL_SIZE_INSTANCE + HL_SIZE_INSTANCE_VALUES;
+        return HL_SIZE_INSTANCE + HL_SIZE_INSTANCE_VALUES; /* the larger, 3.11, instance */
     default:
         return 48;
     }
@@ -295,6 +298,7 @@ hl_status hl_op_create(hl_heap *h, const hl_create_spec *spec, const char *name,
     hl_create_result made;
     if (st != HL_OK || (st = bind_or_release(h, o, name, &made, out)) != HL_OK)
         return st;
+    hl_gc_boundary(h);
     hl_oplog_note_create(h, spec, name, &made);
     return HL_OK;
 }
@@ -308,11 +312,13 @@ hl_status hl_op_bind(hl_heap *h, const char *name, uint64_t id)
         return HL_E_NO_OBJECT;
     hl_incref(o);
     hl_status st = hl_name_bind(h, name, o);
-    if (st != HL_OK)
+    if (st != HL_OK) {
         hl_decref(h, o);
-    else
-        hl_oplog_note_bind(h, name, id);
-    return st;
+        return st;
+    }
+    hl_gc_boundary(h);
+    hl_oplog_note_bind(h, name, id);
+    return HL_OK;
 }
 
 hl_status hl_op_unbind(hl_heap *h, const char *name)
@@ -323,6 +329,7 @@ hl_status hl_op_unbind(hl_heap *h, const char *name)
     if (o == NULL)
         return HL_E_NAME_UNBOUND;
     hl_decref(h, o);
+    hl_gc_boundary(h);
     hl_oplog_note_unbind(h, name);
     return HL_OK;
 }
@@ -351,7 +358,7 @@ static hl_status set_dict_key(hl_heap *h, hl_dict *d, const char *key, hl_object
     hl_incref(t);
     if (hl_dict_replace(h, d, key, len, t))
         return HL_OK;
-    hl_status st = check_limits(h, 1, hl_str_alloc_size(key, len) + hl_dict_growth_bytes(d));
+    hl_status st = check_limits(h, 1, hl_str_alloc_size(h->cfg.profile, key, len) + hl_dict_growth_bytes(d));
     hl_object *k = st == HL_OK ? hl_str_new(h, key, len) : NULL;
     if (k == NULL || !hl_dict_set(h, d, k, t)) {
         if (k != NULL)
@@ -400,7 +407,7 @@ static hl_status add_ref(hl_heap *h, uint64_t id, const hl_ref_spec *spec)
             return st;
         if (!valid_name(spec->key) || !hl_utf8_valid(spec->key, strlen(spec->key)))
             return HL_E_INVALID;
-        if (!hl_instance_can_set((hl_instance *)o, spec->key))
+        if (!hl_instance_can_set(h, (hl_instance *)o, spec->key))
             return HL_E_INVALID;
         hl_incref(t);
         if ((st = hl_instance_setattr(h, (hl_instance *)o, spec->key, t)) != HL_OK)
@@ -430,7 +437,7 @@ static hl_status list_remove_target(hl_heap *h, hl_list *l, const hl_object *t)
 {
     for (uint64_t i = 0; i < l->size; i++)
         if (hl_object_equal(l->items[i], t))
-            return hl_list_delete(h, l, i) ? HL_OK : HL_E_NOMEM;
+            return hl_list_delete(h, l, i, false) ? HL_OK : HL_E_NOMEM;
     return HL_E_NOT_FOUND;
 }
 
@@ -465,7 +472,7 @@ static hl_status remove_ref(hl_heap *h, uint64_t id, const hl_unref_spec *spec)
             return st;
         if (!normalize_index(spec->index, ((hl_list *)o)->size, &i))
             return HL_E_INDEX;
-        return hl_list_delete(h, (hl_list *)o, i) ? HL_OK : HL_E_NOMEM;
+        return hl_list_delete(h, (hl_list *)o, i, true) ? HL_OK : HL_E_NOMEM;
     case HL_UNREF_KEY:
         if ((st = refuse_for(o, HL_DICT)) != HL_OK)
             return st;
@@ -488,16 +495,20 @@ static hl_status remove_ref(hl_heap *h, uint64_t id, const hl_unref_spec *spec)
 hl_status hl_op_add_ref(hl_heap *h, uint64_t id, const hl_ref_spec *spec)
 {
     hl_status st = add_ref(h, id, spec);
-    if (st == HL_OK)
+    if (st == HL_OK) {
+        hl_gc_boundary(h);
         hl_oplog_note_add_ref(h, id, spec);
+    }
     return st;
 }
 
 hl_status hl_op_remove_ref(hl_heap *h, uint64_t id, const hl_unref_spec *spec)
 {
     hl_status st = remove_ref(h, id, spec);
-    if (st == HL_OK)
+    if (st == HL_OK) {
+        hl_gc_boundary(h);
         hl_oplog_note_remove_ref(h, id, spec);
+    }
     return st;
 }
 
@@ -532,67 +543,7 @@ hl_status hl_op_weakref(hl_heap *h, uint64_t target, bool callback, const char *
     hl_create_result made;
     if ((st = bind_or_release(h, wr, name, &made, out)) != HL_OK)
         return st;
+    hl_gc_boundary(h);
     hl_oplog_note_weakref(h, target, callback, name, &made);
-    return HL_OK;
-}
-
-hl_status hl_op_collect(hl_heap *h, int generation, hl_collect_result *out)
-{
-    if (generation < 0 || generation > 2)
-        return HL_E_INVALID;
-    if (h->collecting)
-        return HL_E_BUSY;
-    hl_collect_result r;
-    h->collecting = true;
-    hl_gc_collect(h, generation, false, &r);
-    h->collecting = false;
-    if (out != NULL)
-        *out = r;
-    hl_oplog_note_collect(h, &r);
-    return HL_OK;
-}
-
-hl_status hl_op_gc_config(hl_heap *h, const hl_gc_config *cfg)
-{
-    if (cfg->nthresholds < 0 || cfg->nthresholds > 3)
-        return HL_E_INVALID;
-    for (int i = 0; i < cfg->nthresholds; i++)
-        if (cfg->thresholds[i] < 0)
-            return HL_E_INVALID;
-    if (cfg->nthresholds > 0) {
-        /* gc.set_threshold is METH_VARARGS: its arguments arrive in a tuple. */
-        hl_object *argv[3] = {NULL, NULL, NULL};
-        hl_object *args = NULL;
-        for (int i = 0; i < cfg->nthresholds; i++)
-            if ((argv[i] = hl_int_new(h, cfg->thresholds[i])) == NULL)
-                break;
-        if (argv[cfg->nthresholds - 1] != NULL)
-            args = hl_args_tuple(h, argv, (size_t)cfg->nthresholds);
-        for (int i = 0; i < cfg->nthresholds; i++)
-            if (argv[i] != NULL)
-                hl_decref(h, argv[i]);
-        if (args == NULL)
-            return HL_E_NOMEM;
-        for (int i = 0; i < cfg->nthresholds; i++)
-            h->gen[i].threshold = cfg->thresholds[i];
-        hl_decref(h, args);
-    }
-    if (cfg->set_enabled)
-        h->gc_enabled = cfg->enabled;
-    hl_oplog_note_gc_config(h, cfg);
-    return HL_OK;
-}
-
-hl_status hl_op_freeze(hl_heap *h)
-{
-    hl_gc_freeze(h);
-    hl_oplog_note_freeze(h);
-    return HL_OK;
-}
-
-hl_status hl_op_unfreeze(hl_heap *h)
-{
-    hl_gc_unfreeze(h);
-    hl_oplog_note_unfreeze(h);
     return HL_OK;
 }

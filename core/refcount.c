@@ -50,6 +50,7 @@ static hl_object *object_new(hl_heap *h, hl_type t, size_t n, bool counted)
     }
     memset(o, 0, sizeof *o);
     o->type = (uint8_t)t;
+    o->profile = (uint8_t)h->cfg.profile;
     o->refcnt = 1;
     if (hl_type_is_gc(t) && counted)
         hl_gc_on_alloc(h);

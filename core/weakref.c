@@ -104,6 +104,8 @@ void hl_weakref_dealloc(hl_heap *h, hl_object *o)
 
 void hl_weakref_run_callback(hl_heap *h, hl_weakref *wr)
 {
+    /* The callback is Python code: entering it is a boundary (3.12+). */
+    hl_gc_boundary(h);
     hl_emit(h, HL_EV_WEAKREF_CALLBACK, wr->ob.id, wr->target_id, (hl_type)wr->target_type);
 }
 

@@ -155,10 +155,11 @@ static void random_op(hl_heap *h, uint64_t *s)
     }
 }
 
-static hl_heap *random_heap(int32_t phase, uint64_t *seed, int ops)
+static hl_heap *random_heap_profile(int32_t phase, hl_profile profile, uint64_t *seed, int ops)
 {
     hl_heap_config cfg;
     hl_heap_config_default(&cfg);
+    hl_heap_config_profile(&cfg, profile);
     cfg.arena_phase = phase;
     cfg.thresholds[0] = 50;
     hl_heap *h = hl_heap_new(&cfg);
@@ -169,13 +170,18 @@ static hl_heap *random_heap(int32_t phase, uint64_t *seed, int ops)
     return h;
 }
 
+static hl_heap *random_heap(int32_t phase, uint64_t *seed, int ops)
+{
+    return random_heap_profile(phase, HL_PROFILE_3_11, seed, ops);
+}
+
 /* ---- tests ---- */
 
 START_TEST(test_round_trip_then_same_future)
 {
     static const int32_t phases[] = {-1, 0, 4096, 12288};
     uint64_t seed = 0x9e3779b97f4a7c15ull + (uint64_t)_i * 7919;
-    hl_heap *a = random_heap(phases[_i % 4], &seed, 3000);
+    hl_heap *a = random_heap_profile(phases[_i % 4], (hl_profile)(_i % HL_PROFILE_COUNT), &seed, 3000);
     buf b = save(a);
     hl_heap *c = load(&b);
     assert_same(a, c);

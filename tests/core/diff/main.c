@@ -12,8 +12,8 @@
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: hl-scenario [--no-check] FILE.scn OUT.py\n"
-                    "       hl-scenario [--no-check] --random SEED --ops N [--dump F.scn] OUT.py\n");
+    fprintf(stderr, "usage: hl-scenario [--no-check] [--profile 3.11|3.12|3.13] FILE.scn OUT.py\n"
+                    "       hl-scenario [--no-check] [--profile P] --random SEED --ops N [--dump F.scn] OUT.py\n");
     exit(2);
 }
 
@@ -35,6 +35,11 @@ int main(int argc, char **argv)
             ops = argv[++i];
         else if (strcmp(argv[i], "--dump") == 0 && i + 1 < argc)
             dump = argv[++i];
+        else if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc) {
+            if (!hl_profile_from_name(argv[++i], &R.profile))
+                usage();
+            R.thr[0] = R.profile >= HL_PROFILE_3_13 ? 2000 : 700;
+        }
         else if (argv[i][0] == '-' && argv[i][1] == '-')
             usage();
         else if (npos < 2)

@@ -122,10 +122,9 @@ def parse_seeds(text):
     m = re.fullmatch(r"(\d+)\.\.(\d+)", text)
     if m:
         return list(range(int(m.group(1)), int(m.group(2)) + 1))
-    m = re.fullmatch(r"\d+", text)
-    if m:
-        return [int(text)]
-    raise argparse.ArgumentTypeError("seeds are A..B or N")
+    if re.fullmatch(r"\d+(,\d+)*", text):
+        return [int(x) for x in text.split(",")]
+    raise argparse.ArgumentTypeError("seeds are A..B or N[,N...]")
 
 
 def main():
@@ -144,13 +143,21 @@ def main():
     if not args.runner:
         ap.error("the path to hl-scenario is required (--runner)")
 
+    # heaplab behaves like the interpreter it is compared with: its profile
+    version = subprocess.run([args.python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                             capture_output=True, text=True).stdout.strip()
+    if version not in ("3.11", "3.12", "3.13"):
+        ap.error("%s is Python %s; heaplab models 3.11, 3.12 and 3.13" % (args.python, version or "?"))
+    profile = ["--profile", version]
+    print("profile %s, compared with %s" % (version, args.python), flush=True)
+
     jobs = []
     if os.path.isdir(args.scenarios):
         for fn in sorted(os.listdir(args.scenarios)):
             if fn.endswith(".scn"):
-                jobs.append((fn[:-4], [os.path.join(args.scenarios, fn), "OUT"]))
+                jobs.append((fn[:-4], profile + [os.path.join(args.scenarios, fn), "OUT"]))
     for s in args.seeds:
-        jobs.append(("seed-%d" % s, ["--random", str(s), "--ops", str(args.ops), "OUT"]))
+        jobs.append(("seed-%d" % s, profile + ["--random", str(s), "--ops", str(args.ops), "OUT"]))
     if args.only:
         jobs = [j for j in jobs if j[0] in args.only]
 

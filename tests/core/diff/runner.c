@@ -264,6 +264,7 @@ void runner_start(void)
 {
     hl_heap_config cfg;
     hl_heap_config_default(&cfg);
+    hl_heap_config_profile(&cfg, R.profile);
     cfg.thresholds[0] = R.thr[0];
     cfg.thresholds[1] = R.thr[1];
     cfg.thresholds[2] = R.thr[2];

@@ -76,6 +76,7 @@ typedef struct runner {
     /* header */
     bool gc_on;
     int thr[3];
+    hl_profile profile;
     bool compare_counts;
     /* current op */
     long opno;
