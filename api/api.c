@@ -11,6 +11,7 @@
  */
 #include "api_internal.h"
 #include "durable.h"
+#include "store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,11 +226,19 @@ static bool heap_config_from(const hl_api *api, json_t *body, hl_heap_config *cf
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v) {
-        if (strcmp(key, "name") && strcmp(key, "limits") && strcmp(key, "gc")) {
-            hl_problem(out, 400, "unknown-field", NULL, "unknown field '%s' (name, limits, gc)", key);
+        if (strcmp(key, "name") && strcmp(key, "limits") && strcmp(key, "gc") && strcmp(key, "profile")) {
+            hl_problem(out, 400, "unknown-field", NULL, "unknown field '%s' (name, limits, gc, profile)", key);
             return false;
         }
     }
+    json_t *profile = json_object_get(body, "profile");
+    hl_profile p = HL_PROFILE_3_11;
+    if (profile != NULL && (!json_is_string(profile) || !hl_profile_from_name(json_string_value(profile), &p))) {
+        hl_problem(out, 400, "invalid-field", NULL, "'profile' is the CPython heaplab behaves like: \"3.11\" (the "
+                   "default), \"3.12\" or \"3.13\"");
+        return false;
+    }
+    hl_heap_config_profile(cfg, p); /* before gc.thresholds, which override its defaults */
     json_t *name = json_object_get(body, "name"), *limits = json_object_get(body, "limits");
     json_t *gc = json_object_get(body, "gc");
     if (name != NULL && (!json_is_string(name) || utf8_chars(json_string_value(name)) > 100)) {
@@ -341,6 +350,9 @@ static void get_heap(hl_api_heap *e, hl_api_response *out)
     json_t *j = json_pack("{s:s,s:s,s:I,s:I}", "id", e->id, "name", e->name, "objects", (json_int_t)t.objects,
                           "bytes", (json_int_t)t.bytes);
     json_object_set_new(j, "names", json_integer((json_int_t)hl_heap_name_count(e->heap)));
+    hl_heap_config hc;
+    hl_heap_config_get(e->heap, &hc);
+    json_object_set_new(j, "profile", json_string(hl_profile_name(hc.profile)));
     json_object_set_new(j, "version", json_integer((json_int_t)e->version));
     json_object_set_new(j, "gc", hl_render_gc(e->heap));
     json_object_set_new(j, "memory", hl_render_memory_summary(e->heap));
@@ -469,5 +481,6 @@ void hl_api_get_stats(hl_api *api, hl_api_stats *out)
     out->heaps_deleted_total = atomic_load(&api->registry.deleted_total);
     out->ops_total = atomic_load(&api->ops_total);
     out->streams_open = atomic_load(&api->streams_open);
+    out->unsynced_seconds = api->store != NULL ? (double)hl_store_unsynced_age_ns(api->store) / 1e9 : 0;
     hl_registry_each(&api->registry, sum_heap, out);
 }

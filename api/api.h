@@ -7,7 +7,8 @@
  * tests call it directly.  Thread-safe: any number of threads may call it at
  * once; requests on different heaps run in parallel.  Live event streams
  * (Server-Sent Events) are handed to the server as an hl_api_stream that it
- * reads from and is notified about.
+ * reads from and is notified about; answers too large to hold in memory
+ * (the graph export) as an hl_api_body_stream that it pulls from.
  */
 #ifndef HL_API_H
 #define HL_API_H
@@ -53,6 +54,7 @@ typedef struct hl_api_request {
 } hl_api_request;
 
 typedef struct hl_api_stream hl_api_stream;
+typedef struct hl_api_body_stream hl_api_body_stream;
 
 typedef struct hl_api_response {
     int status;
@@ -60,12 +62,14 @@ typedef struct hl_api_response {
     char *body;                /* malloc'd, NUL-terminated; NULL for 204 or a stream */
     size_t body_len;
     hl_api_stream *stream;     /* set for an SSE response: read it instead of body */
+    hl_api_body_stream *body_stream; /* set for a streamed body of content_type: read it instead of body */
     char location[160];        /* Location header for 201s, or "" */
     char allow[64];            /* Allow header for 405s, or "" */
     bool auth_challenge;       /* 401: send WWW-Authenticate: Bearer */
 } hl_api_response;
 
 void hl_api_handle(hl_api *api, const hl_api_request *req, hl_api_response *out);
+/* Frees body; stream and body_stream are the caller's to close. */
 void hl_api_response_free(hl_api_response *r);
 
 /* ---- Server-Sent Events ----
@@ -79,6 +83,18 @@ void hl_api_response_free(hl_api_response *r);
 ssize_t hl_api_stream_read(hl_api_stream *s, char *buf, size_t cap);
 void hl_api_stream_set_notify(hl_api_stream *s, void (*notify)(void *ctx), void *ctx);
 void hl_api_stream_close(hl_api_stream *s);  /* the server is done with it; before hl_api_delete */
+
+/* ---- streamed bodies ----
+ * A finite answer produced as it is read, in bounded memory: the server
+ * asks for the next bytes whenever the client has taken the last ones, so a
+ * slow client slows the producer instead of filling a buffer.
+ * hl_api_body_stream_read copies up to cap next bytes into buf: > 0 is a
+ * byte count, 0 means the body is complete, -1 means it was cut short (heap
+ * deleted, server draining, out of memory) and the transfer should fail
+ * visibly rather than end as if complete.  It never returns 0 early and
+ * never waits for anything but the heap's lock. */
+ssize_t hl_api_body_stream_read(hl_api_body_stream *s, char *buf, size_t cap);
+void hl_api_body_stream_close(hl_api_body_stream *s);  /* before hl_api_delete */
 
 /* Ends every open stream (reads return -1) and refuses new ones: for
  * draining before shutdown. */
@@ -95,6 +111,7 @@ typedef struct hl_api_stats {
     uint64_t collections_total;
     uint64_t collected_total;
     uint64_t streams_open;
+    double unsynced_seconds;     /* with a data directory: age of the oldest write not yet fsynced */
 } hl_api_stats;
 void hl_api_get_stats(hl_api *api, hl_api_stats *out);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "explain.h"
 #include "ops.h"
 #include "problem.h"
 #include "render.h"
@@ -487,7 +488,7 @@ json_t *hl_apply_weakref(hl_apply_ctx *c, json_t *body, const char *extra_field)
 
 json_t *hl_apply_collect(hl_apply_ctx *c, json_t *body, const char *extra_field)
 {
-    static const char *const allowed[] = {"generation", NULL};
+    static const char *const allowed[] = {"generation", "explain", "explain_limit", NULL};
     if (!only_fields(c, body, allowed, extra_field))
         return NULL;
     json_t *g = member(body, "generation");
@@ -497,13 +498,34 @@ json_t *hl_apply_collect(hl_apply_ctx *c, json_t *body, const char *extra_field)
             return fail(c, 400, "invalid-field", "'generation' must be 0, 1 or 2");
         generation = (int)json_integer_value(g);
     }
+    bool explain = false;
+    if (!get_bool(c, body, "explain", &explain))
+        return NULL;
+    /* Checked even without "explain", so that a client learns of a bad
+     * limit before it turns explaining on. */
+    json_t *l = member(body, "explain_limit");
+    size_t limit = HL_EXPLAIN_LIMIT_DEFAULT;
+    if (l != NULL) {
+        if (!json_is_integer(l) || json_integer_value(l) < 1 || json_integer_value(l) > HL_EXPLAIN_LIMIT_MAX)
+            return fail(c, 400, "invalid-field",
+                        "'explain_limit' must be an integer from 1 to %d: how many objects to explain (default %d)",
+                        HL_EXPLAIN_LIMIT_MAX, HL_EXPLAIN_LIMIT_DEFAULT);
+        limit = (size_t)json_integer_value(l);
+    }
     hl_collect_result r;
-    hl_status st = hl_op_collect(c->heap, generation, &r);
+    hl_gc_explain *ex = NULL;
+    hl_status st = explain ? hl_op_collect_explained(c->heap, generation, limit, &r, &ex)
+                           : hl_op_collect(c->heap, generation, &r);
     if (st != HL_OK) {
         hl_apply_status_error(c, st, "cannot collect generation %d", generation);
         return NULL;
     }
-    return hl_render_collect(&r);
+    json_t *result = hl_render_collect(&r);
+    if (ex != NULL) {
+        json_object_set_new(result, "explain", hl_explain_render(ex));
+        hl_gc_explain_free(ex);
+    }
+    return result;
 }
 
 json_t *hl_apply_gc(hl_apply_ctx *c, json_t *body, const char *extra_field)

@@ -53,10 +53,11 @@ static char *meta_of(const hl_api_heap *e, size_t *len)
 {
     hl_heap_config c;
     hl_heap_config_get(e->heap, &c);
-    json_t *j = json_pack("{s:i,s:s,s:s,s:s,s:{s:I,s:I,s:[i,i,i],s:b,s:i}}", "format", 1, "id", e->id, "token",
+    json_t *j = json_pack("{s:i,s:s,s:s,s:s,s:{s:I,s:I,s:[i,i,i],s:b,s:i,s:s}}", "format", 1, "id", e->id, "token",
                           e->token, "name", e->name, "config", "max_objects", (json_int_t)c.max_objects,
                           "max_bytes", (json_int_t)c.max_bytes, "thresholds", c.thresholds[0], c.thresholds[1],
-                          c.thresholds[2], "gc_enabled", c.gc_enabled, "arena_phase", c.arena_phase);
+                          c.thresholds[2], "gc_enabled", c.gc_enabled, "arena_phase", c.arena_phase, "profile",
+                          hl_profile_name(c.profile));
     char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     *len = s != NULL ? strlen(s) : 0;
@@ -84,7 +85,8 @@ static bool meta_parse(json_t *j, meta *m)
         m->cfg.thresholds[i] = (int)json_integer_value(json_array_get(th, (size_t)i));
     m->cfg.gc_enabled = json_is_true(json_object_get(c, "gc_enabled"));
     m->cfg.arena_phase = (int32_t)json_integer_value(json_object_get(c, "arena_phase"));
-    return true;
+    const char *profile = json_string_value(json_object_get(c, "profile"));
+    return profile == NULL || hl_profile_from_name(profile, &m->cfg.profile);
 }
 
 /* ---- rebuilding a heap from its files ---- */

@@ -10,7 +10,10 @@
 #include <string.h>
 
 #include "digest.h"
+#include "doctor.h"
+#include "graph.h"
 #include "paths.h"
+#include "snapshots.h"
 #include "stream.h"
 
 static void core_sink(void *ctx, const hl_event *ev)
@@ -309,13 +312,22 @@ static void memory_route(hl_api_heap *e, const hl_api_request *req, hl_api_respo
         char mbuf[8];
         const char *map = hl_api_query(req, "map", mbuf, sizeof mbuf);
         json_t *j = hl_render_memory(e->heap);
+        json_object_set_new(j, "peak", hl_snapshots_peak(e));
         if (map != NULL && strcmp(map, "1") == 0)
             json_object_set_new(j, "arena_map", hl_render_arena_map(e->heap));
         hl_respond_json(out, 200, j);
         return;
     }
+    if (strcmp(format, "doctor") == 0) {
+        json_t *j = hl_doctor_findings(e->heap);
+        if (j == NULL)
+            hl_problem(out, 503, "out-of-memory", NULL, "out of memory while examining the heap");
+        else
+            hl_respond_json(out, 200, j);
+        return;
+    }
     if (strcmp(format, "text") != 0) {
-        hl_problem(out, 400, "invalid-query", NULL, "format must be json or text");
+        hl_problem(out, 400, "invalid-query", NULL, "format must be json, text or doctor");
         return;
     }
     out->body = hl_render_memory_text(e->heap);
@@ -436,6 +448,8 @@ void hl_api_heap_route(hl_api *api, hl_api_heap *e, const hl_api_request *req, h
             memory_route(e, req, out);
         else
             not_allowed(out, req, "GET");
+    } else if (strcmp(what, "snapshots") == 0 && nseg <= 4) {
+        hl_snapshots_route(e, req, out, seg, nseg);
     } else if (strcmp(what, "batch") == 0 && nseg == 1) {
         if (method_is(req, "POST"))
             hl_api_batch(api, e, req, out);
@@ -456,9 +470,15 @@ void hl_api_heap_route(hl_api *api, hl_api_heap *e, const hl_api_request *req, h
             events_route(api, e, req, out);
         else
             not_allowed(out, req, "GET");
+    } else if (strcmp(what, "graph") == 0 && nseg == 1) {
+        if (method_is(req, "GET"))
+            hl_graph_route(api, e, req, out);
+        else
+            not_allowed(out, req, "GET");
     } else {
         hl_problem(out, 404, "not-found", NULL,
-                   "no such resource in heap '%s' (objects, names, weakrefs, gc, memory, batch, events, check, digest)",
+                   "no such resource in heap '%s' (objects, names, weakrefs, gc, memory, snapshots, batch, events, "
+                   "graph, check, digest; the doctor is memory?format=doctor)",
                    e->id);
     }
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "snapshots.h"
 #include "store.h"
 #include "stream.h"
 
@@ -27,6 +28,7 @@ static void entry_free(hl_api_heap *e)
     if (e->store != NULL)
         (void)hl_store_heap_release(e->store);
     hl_heap_delete(e->heap);
+    hl_snapshots_free(e->snapshots);
     hl_evring_free(&e->events);
     pthread_mutex_destroy(&e->lock);
     free(e->name);

@@ -37,6 +37,7 @@ typedef struct hl_api_heap {
     struct hl_store_heap *store; /* its files (durable.h), NULL when memory only */
     uint64_t seq_at_begin;       /* the event ring and version when the current request began */
     uint64_t version_at_begin;
+    struct hl_snapshots *snapshots; /* snapshots.h: NULL until the first; never durable */
 } hl_api_heap;
 
 typedef struct hl_registry {

@@ -143,6 +143,8 @@ json_t *hl_render_object(const hl_heap *h, uint64_t id, bool full)
     json_object_set_new(j, "type", json_string(hl_type_name(info.type)));
     json_object_set_new(j, "alive", json_true());
     json_object_set_new(j, "refcount", json_integer(info.refcount));
+    if (info.immortal)
+        json_object_set_new(j, "immortal", json_true());
     json_object_set_new(j, "size", json_integer((json_int_t)info.size));
     json_object_set_new(j, "tracked", json_boolean(info.tracked));
     const char *gname = generation_name(info.generation);

@@ -70,23 +70,52 @@ static char *path_dup(const char *fmt, ...)
 /* The fdatasync runs on a dup of the fd and outside the handle's lock, so a
  * commit on this heap never waits for the disk, and a snapshot swapping the
  * journal meanwhile only makes us sync a file that no longer matters. */
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 static void sync_if_dirty(hl_store_heap *h)
 {
     int fd = -1;
     pthread_mutex_lock(&h->mu);
-    if (h->dirty && (fd = dup(h->fd)) >= 0)
+    if (h->dirty && (fd = dup(h->fd)) >= 0) {
         h->dirty = false;
+        h->in_flight_since = h->pending_since;
+        h->pending_since = 0;
+    }
     pthread_mutex_unlock(&h->mu);
     if (fd < 0)
         return;
     hl_store_status st = hl_store_fs_sync(h->s, fd, true);
     close(fd);
+    pthread_mutex_lock(&h->mu);
     if (st != HL_STORE_OK) {
-        pthread_mutex_lock(&h->mu);
         h->dirty = true;          /* try again next second */
         h->bg_status = st;
+        if (h->pending_since == 0 || h->in_flight_since < h->pending_since)
+            h->pending_since = h->in_flight_since;
+    }
+    h->in_flight_since = 0;
+    pthread_mutex_unlock(&h->mu);
+}
+
+uint64_t hl_store_unsynced_age_ns(hl_store *s)
+{
+    uint64_t oldest = 0, now = now_ns();
+    pthread_mutex_lock(&s->mu);
+    for (hl_store_heap *h = s->first; h != NULL; h = h->next) {
+        pthread_mutex_lock(&h->mu);
+        uint64_t a = h->pending_since, b = h->in_flight_since;
+        uint64_t since = a == 0 ? b : b == 0 ? a : a < b ? a : b;
+        if (since != 0 && (oldest == 0 || since < oldest))
+            oldest = since;
         pthread_mutex_unlock(&h->mu);
     }
+    pthread_mutex_unlock(&s->mu);
+    return oldest == 0 || oldest > now ? 0 : now - oldest;
 }
 
 static void *fsync_thread(void *arg)
@@ -390,9 +419,11 @@ static hl_store_status write_buffer(hl_store_heap *h)
         return st;
     }
     h->committed += h->len;
-    if (s->policy == HL_FSYNC_EVERYSEC) {
+    if (s->policy != HL_FSYNC_ALWAYS) {
         pthread_mutex_lock(&h->mu);
-        h->dirty = true;
+        h->dirty = s->policy == HL_FSYNC_EVERYSEC;
+        if (h->pending_since == 0)
+            h->pending_since = now_ns();
         pthread_mutex_unlock(&h->mu);
     }
     return HL_STORE_OK;

@@ -91,6 +91,12 @@ hl_store_status hl_store_commit(hl_store_heap *sh);
 /* Drops the buffered records. */
 void hl_store_discard(hl_store_heap *sh);
 
+/* How long the oldest acknowledged commit has waited to be made durable
+ * (fdatasync done): the loss window a machine crash would open now.  0
+ * under always; under everysec about a second at most; under no it grows,
+ * since heaplab never syncs then.  Nanoseconds. */
+uint64_t hl_store_unsynced_age_ns(hl_store *s);
+
 /* Bytes of records in the current journal (its header not counted). */
 uint64_t hl_store_journal_bytes(const hl_store_heap *sh);
 /* hl_store_journal_bytes > snapshot_after_bytes (and that is not 0). */

@@ -46,6 +46,10 @@ struct hl_store_heap {
     pthread_mutex_t mu;
     int fd;                       /* journal.<gen> */
     bool dirty;                   /* everysec: written, not yet fdatasynced */
+    /* The loss window: monotonic ns of the oldest commit not yet made
+     * durable, waiting (pending) or inside the running fdatasync (in
+     * flight); 0 = none. */
+    uint64_t pending_since, in_flight_since;
     hl_store_status bg_status;    /* the fsync thread's last failure */
 
     uint64_t gen;

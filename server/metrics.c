@@ -145,6 +145,9 @@ static void render_api(text *t, const hl_api_stats *s)
     scalar(t, "heaplab_gc_collected_objects_total", "counter", "Objects freed by the cyclic collector.",
            s->collected_total);
     scalar(t, "heaplab_event_streams_open", "gauge", "Server-Sent Event streams open.", s->streams_open);
+    family(t, "heaplab_journal_unsynced_age_seconds", "gauge",
+           "Age of the oldest answered change not yet fsynced: what a machine crash would lose now.");
+    put(t, "heaplab_journal_unsynced_age_seconds %.6f\n", s->unsynced_seconds);
 }
 
 char *hl_srv_metrics_render(hl_srv_metrics *m, const hl_api_stats *api, size_t *len)

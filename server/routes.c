@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "body_stream.h"
 #include "cors.h"
 #include "reply.h"
 #include "static_files.h"
@@ -57,6 +58,9 @@ static enum MHD_Result api(hl_srv_state *st, hl_srv_request *req)
     if (out.stream) {
         r = hl_srv_sse_response(st->sse, req->conn, out.stream, &req->bytes);
         out.stream = NULL;
+    } else if (out.body_stream) {
+        r = hl_srv_body_stream_response(out.body_stream, out.content_type, &req->bytes);
+        out.body_stream = NULL;
     } else {
         r = MHD_create_response_from_buffer(out.body_len, out.body ? out.body : "",
                                             out.body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);

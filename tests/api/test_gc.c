@@ -272,6 +272,90 @@ START_TEST(memory_returns_after_free)
 }
 END_TEST
 
+/* POST /gc/collect {"explain": true}: the lesson's self-referencing list,
+ * step by step (core's tests work the algorithm through; this checks the
+ * JSON), the 400s, and the batch op that shares the endpoint's code. */
+START_TEST(collect_explain)
+{
+    hl_api *api = t_api();
+    t_heap h = t_quiet_heap(api);
+    uint64_t keep = t_create(&h, "{\"type\": \"list\", \"name\": \"keep\"}");
+    uint64_t a = t_create(&h, "{\"type\": \"list\", \"name\": \"a\"}");
+    t_ref(&h, a, t_fmt("{\"target\": %llu}", U(a)));
+    t_unbind(&h, "a");
+    t_resp r = t_h(&h, "POST", "/gc/collect", NULL, "{\"explain\": true}");
+    t_expect(r, 200);
+    ck_assert_int_eq(t_int(r.json, "collected"), 1);
+    ck_assert_int_eq(t_int(r.json, "examined"), 2);
+    json_t *want = t_keepj(json_pack(
+        "{s:i,s:i,s:i,s:i,s:[s,s,s,s,s,s,s],"
+        "s:[{s:I,s:s,s:i,s:i,s:s,s:n},{s:I,s:s,s:i,s:i,s:s,s:n}],"
+        "s:[{s:s,s:I,s:i},{s:s,s:I,s:i},{s:s,s:I,s:i},{s:s,s:I,s:i},"
+        "{s:s,s:I,s:s},{s:s,s:I,s:s},{s:s,s:I,s:s}],"
+        "s:{s:i,s:i,s:i,s:i,s:i}}",
+        "generation", 2, "examined", 2, "explained", 2, "omitted", 0, "phases", "update_refs", "subtract_refs",
+        "move_unreachable", "weakrefs", "finalizers", "resurrection", "delete", "objects", "id", (json_int_t)keep,
+        "type", "list", "refcount", 1, "gc_refs", 1, "verdict", "reachable", "reachable_from", "id", (json_int_t)a,
+        "type", "list", "refcount", 1, "gc_refs", 0, "verdict", "freed", "reachable_from", "timeline", "phase",
+        "update_refs", "id", (json_int_t)keep, "gc_refs", 1, "phase", "update_refs", "id", (json_int_t)a,
+        "gc_refs", 1, "phase", "subtract_refs", "id", (json_int_t)keep, "gc_refs", 1, "phase", "subtract_refs",
+        "id", (json_int_t)a, "gc_refs", 0, "phase", "move_unreachable", "id", (json_int_t)keep, "state",
+        "reachable", "phase", "move_unreachable", "id", (json_int_t)a, "state", "tentatively_unreachable",
+        "phase", "delete", "id", (json_int_t)a, "state", "freed", "omitted_by_verdict", "reachable", 0, "freed",
+        0, "resurrected", 0, "uncollectable", 0, "untracked", 0));
+    ck_assert_ptr_nonnull(want);
+    ck_assert_msg(json_equal(t_get(r.json, "explain"), want), "explain: %s", t_dump(t_get(r.json, "explain")));
+    /* Not asked, not explained. */
+    ck_assert_ptr_null(json_object_get(t_collect(&h), "explain"));
+    t_resp off = t_h(&h, "POST", "/gc/collect", NULL, "{\"explain\": false, \"explain_limit\": 5}");
+    t_expect(off, 200);
+    ck_assert_ptr_null(json_object_get(off.json, "explain"));
+    /* A limit of 1 explains keep and counts nothing else: a is gone. */
+    t_resp one = t_h(&h, "POST", "/gc/collect", NULL, "{\"generation\": 2, \"explain\": true, \"explain_limit\": 1}");
+    t_expect(one, 200);
+    ck_assert_int_eq(json_array_size(t_get(t_get(one.json, "explain"), "objects")), 1);
+
+    static const char *const bad_explain[] = {"{\"explain\": 1}", "{\"explain\": \"true\"}", "{\"explain\": null}"};
+    for (size_t i = 0; i < sizeof bad_explain / sizeof *bad_explain; i++) {
+        t_resp b = t_h(&h, "POST", "/gc/collect", NULL, bad_explain[i]);
+        t_expect_problem(b, 400, "invalid-field");
+        t_detail_has(b, "'explain'");
+    }
+    static const char *const bad_limit[] = {
+        "{\"explain\": true, \"explain_limit\": 0}",      "{\"explain\": true, \"explain_limit\": 100001}",
+        "{\"explain\": true, \"explain_limit\": -3}",     "{\"explain\": true, \"explain_limit\": 1.5}",
+        "{\"explain\": true, \"explain_limit\": \"10\"}", "{\"explain_limit\": 0}",
+    };
+    for (size_t i = 0; i < sizeof bad_limit / sizeof *bad_limit; i++) {
+        t_resp b = t_h(&h, "POST", "/gc/collect", NULL, bad_limit[i]);
+        t_expect_problem(b, 400, "invalid-field");
+        t_detail_has(b, "'explain_limit' must be an integer from 1 to 100000");
+    }
+    t_expect_problem(t_h(&h, "POST", "/gc/collect", NULL, "{\"explain\": true, \"limit\": 3}"), 400, "unknown-field");
+    t_resp max = t_h(&h, "POST", "/gc/collect", NULL, "{\"explain\": true, \"explain_limit\": 100000}");
+    t_expect(max, 200);
+
+    /* The batch op answers what the endpoint answers. */
+    t_resp batch = t_h(&h, "POST", "/batch", NULL,
+                       "{\"ops\": [{\"op\": \"create\", \"type\": \"list\", \"name\": \"b\"},"
+                       "{\"op\": \"ref\", \"id\": \"$0\", \"target\": \"$0\"},"
+                       "{\"op\": \"unbind\", \"name\": \"b\"},"
+                       "{\"op\": \"collect\", \"generation\": 0, \"explain\": true}]}");
+    t_expect(batch, 200);
+    json_t *results = t_get(batch.json, "results");
+    json_int_t b = t_int(json_array_get(results, 0), "id");
+    json_t *ex = t_get(json_array_get(results, 3), "explain");
+    ck_assert_int_eq(t_int(ex, "generation"), 0);
+    ck_assert_int_eq(t_int(ex, "examined"), 1);
+    json_t *bo = json_array_get(t_get(ex, "objects"), 0);
+    ck_assert_int_eq(t_int(bo, "id"), b);
+    ck_assert_str_eq(t_str(bo, "verdict"), "freed");
+    ck_assert_int_eq(json_array_size(t_get(ex, "timeline")), 4);
+    t_resp bad = t_h(&h, "POST", "/batch", NULL, "{\"ops\": [{\"op\": \"collect\", \"explain\": \"yes\"}]}");
+    ck_assert_int_eq(bad.status, 400);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("api-gc");
@@ -285,6 +369,7 @@ int main(void)
     tcase_add_test(tc, memory_json);
     tcase_add_test(tc, memory_text);
     tcase_add_test(tc, memory_returns_after_free);
+    tcase_add_test(tc, collect_explain);
     suite_add_tcase(s, tc);
     return t_run(s);
 }

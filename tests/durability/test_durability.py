@@ -122,8 +122,8 @@ def random_ops(rng, n):
     return ops
 
 
-def build(srv, rng, batches=6, size=60):
-    h = srv.ok("POST", "/v1/heaps", {"name": "durable"})["id"]
+def build(srv, rng, batches=6, size=60, profile="3.11"):
+    h = srv.ok("POST", "/v1/heaps", {"name": "durable", "profile": profile})["id"]
     for _ in range(batches):
         srv.request("POST", f"/v1/heaps/{h}/batch", {"ops": random_ops(rng, size)})
     for i in range(30):  # single requests too: each one a journal commit
@@ -172,8 +172,9 @@ def restart_keeps_every_heap(args):
     with tempfile.TemporaryDirectory() as d:
         rng = random.Random(1)
         srv = Server(args.binary, d, "--fsync", "always", "--snapshot-after", "1K")
-        heaps = [build(srv, rng) for _ in range(3)]
+        heaps = [build(srv, rng, profile=p) for p in ("3.11", "3.12", "3.13")]
         before = {h: view(srv, h) for h in heaps}
+        assert [before[h]["heap"]["profile"] for h in heaps] == ["3.11", "3.12", "3.13"]
         assert srv.stop() == 0, "SIGTERM did not exit 0"
         snaps = sum(1 for h in heaps for f in os.listdir(f"{d}/heaps/{h}") if f.startswith("snapshot."))
         assert snaps > 0, "no heap was snapshotted; the test must cover snapshot + journal"
@@ -263,6 +264,54 @@ def kill9_loses_nothing_acknowledged(args):
     print(f"     kill -9 rounds: {rounds}, operations acknowledged: {total_acked}, lost: {lost}")
     assert total_acked > 0, "nothing was acknowledged: the test proved nothing"
     assert lost == 0, f"{lost} acknowledged operations lost with --fsync always"
+
+
+def unsynced_age(srv):
+    c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+    c.request("GET", "/metrics")
+    text = c.getresponse().read().decode()
+    for line in text.splitlines():
+        if line.startswith("heaplab_journal_unsynced_age_seconds "):
+            return float(line.split()[1])
+    raise AssertionError("no heaplab_journal_unsynced_age_seconds in /metrics")
+
+
+@case
+def everysec_loss_window(args):
+    """everysec promises at most about a second of answered changes at risk
+    on a machine crash; /metrics says how old the oldest unsynced one is."""
+    with tempfile.TemporaryDirectory() as d:
+        worst = {}
+        for policy in ("always", "everysec"):
+            srv = Server(args.binary, d + "/" + policy, "--fsync", policy)
+            h = srv.ok("POST", "/v1/heaps", {})["id"]
+            acked, stop = [], threading.Event()
+            ts = [threading.Thread(target=writer, args=(srv, h, f"w{k}", acked, stop)) for k in range(2)]
+            for t in ts:
+                t.start()
+            samples = []
+            end = time.time() + 3.0
+            while time.time() < end:
+                samples.append(unsynced_age(srv))
+                time.sleep(0.05)
+            stop.set()
+            for t in ts:
+                t.join()
+            # a process crash loses nothing under any policy: the page cache has it
+            srv.proc.kill()
+            srv.proc.wait()
+            srv = Server(args.binary, d + "/" + policy)
+            bound = srv.ok("GET", f"/v1/heaps/{h}/names")["names"]
+            lost = sum(1 for n, oid, _ in acked if bound.get(n) != oid)
+            srv.stop()
+            assert lost == 0, f"{policy}: {lost} of {len(acked)} answered writes lost to kill -9"
+            worst[policy] = max(samples)
+            if policy == "always":
+                assert worst[policy] == 0, f"always: an answered write was unsynced for {worst[policy]} s"
+            else:
+                assert 0 < worst[policy] < 2.5, f"everysec: loss window reached {worst[policy]:.3f} s"
+        print(f"     loss window (oldest answered write not yet fsynced): always {worst['always']:.3f} s, "
+              f"everysec {worst['everysec']:.3f} s")
 
 
 def last_journal(d, h):
@@ -406,11 +455,12 @@ def main():
     ap.add_argument("--binary", required=True)
     ap.add_argument("--rounds", type=int, default=25)
     args = ap.parse_args()
-    for c in (restart_keeps_every_heap, tokens_survive, kill9_loses_nothing_acknowledged,
+    cases = (restart_keeps_every_heap, tokens_survive, kill9_loses_nothing_acknowledged, everysec_loss_window,
               torn_tail_is_cut_and_corruption_refused, every_truncation_of_the_last_record,
-              full_disk_answers_507_and_changes_nothing, real_full_tmpfs):
+              full_disk_answers_507_and_changes_nothing, real_full_tmpfs)
+    for c in cases:
         c(args)
-    print(f"durability: {7 - len(FAILED)} passed, {len(FAILED)} failed")
+    print(f"durability: {len(cases) - len(FAILED)} passed, {len(FAILED)} failed")
     sys.exit(1 if FAILED else 0)
 
 

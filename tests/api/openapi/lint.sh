@@ -91,7 +91,10 @@ doc_path, root = sys.argv[1], sys.argv[2]
 #   api/objects.c    hl_api_heap_route and objects_route, names_route,
 #                    gc_route, memory_route, events_route, check_route,
 #                    digest_route
+#   api/graph.c      GET .../graph
 #   api/batch.c      POST .../batch
+#   api/snapshots.c  .../snapshots GET, POST; .../snapshots/{a} GET, DELETE;
+#                    .../snapshots/{a}/compare/{b} GET
 H = "/v1/heaps/{heap}"
 ROUTES = {
     ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/openapi.json"),
@@ -107,8 +110,12 @@ ROUTES = {
     ("GET", H + "/gc"), ("PATCH", H + "/gc"),
     ("POST", H + "/gc/collect"), ("POST", H + "/gc/freeze"), ("POST", H + "/gc/unfreeze"),
     ("GET", H + "/memory"),
+    ("GET", H + "/snapshots"), ("POST", H + "/snapshots"),
+    ("GET", H + "/snapshots/{snapshot}"), ("DELETE", H + "/snapshots/{snapshot}"),
+    ("GET", H + "/snapshots/{snapshot}/compare/{other}"),
     ("POST", H + "/batch"),
     ("GET", H + "/events"),
+    ("GET", H + "/graph"),
 }
 
 def norm(path):
