@@ -226,7 +226,9 @@ static bool heap_config_from(const hl_api *api, json_t *body, hl_heap_config *cf
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v) {
-        if (strcmp(key, "name") && strcmp(key, "limits") && strcmp(key, "gc") && strcmp(key, "profile")) {
+        bool known = strcmp(key, "name") == 0 || strcmp(key, "limits") == 0 || strcmp(key, "gc") == 0 ||
+                     strcmp(key, "profile") == 0;
+        if (!known) {
             hl_problem(out, 400, "unknown-field", NULL, "unknown field '%s' (name, limits, gc, profile)", key);
             return false;
         }
