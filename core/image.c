@@ -273,7 +273,10 @@ static void walk_object(hl_image_codec *c, hl_object *o, bool parked)
     }
     case HL_LIST: {
         hl_list *l = (hl_list *)o;
-        fix_array(c, hl_image_fix(c, &l->items, HL_FIX_PTR), l->size, HL_FIX_PTR);
+        hl_object **items = hl_image_fix(c, &l->items, HL_FIX_PTR);
+        /* a parked list gave its item array back but keeps its old size */
+        if (items != NULL && !parked)
+            fix_array(c, items, l->size, HL_FIX_PTR);
         break;
     }
     case HL_DICT: {

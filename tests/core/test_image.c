@@ -256,6 +256,26 @@ START_TEST(test_raw_blocks)
 }
 END_TEST
 
+/* A list parked on the free list keeps its old size with no item array. */
+START_TEST(test_parked_big_list)
+{
+    hl_heap *h = t_heap();
+    uint64_t x = t_list(h, "x", NULL, 0), big = t_list(h, "big", NULL, 0);
+    for (int i = 0; i < 1000; i++)
+        t_append(h, big, x);
+    ck_assert_status(hl_op_unbind(h, "big"), HL_OK);
+    buf b = save(h);
+    hl_heap *c = load(&b);
+    assert_same(h, c);
+    t_list(h, "again", NULL, 0);
+    t_list(c, "again", NULL, 0);
+    assert_same(h, c);
+    free(b.p);
+    hl_heap_delete(h);
+    hl_heap_delete(c);
+}
+END_TEST
+
 /* Every truncation is refused cleanly (no leak, no crash under ASan). */
 START_TEST(test_truncated_and_foreign_images)
 {
@@ -308,6 +328,7 @@ int main(void)
     tcase_add_loop_test(tc, test_round_trip_then_same_future, 0, 8);
     tcase_add_test(tc, test_reload_and_empty);
     tcase_add_test(tc, test_raw_blocks);
+    tcase_add_test(tc, test_parked_big_list);
     tcase_add_test(tc, test_truncated_and_foreign_images);
     tcase_add_test(tc, test_sink_failure_leaves_heap_intact);
     suite_add_tcase(s, tc);
