@@ -78,6 +78,7 @@ export function createClient({ base = '', fetchImpl } = {}) {
     removeRef: (id, by, value) => act('DELETE', `/objects/${id}/refs?${by}=${encodeURIComponent(value)}`),
     weakref: (spec) => act('POST', '/weakrefs', spec),
     collect: (generation) => act('POST', '/gc/collect', generation === undefined ? undefined : { generation }),
+    collectExplained: (generation) => act('POST', '/gc/collect', { generation, explain: true }),
     freeze: () => act('POST', '/gc/freeze'),
     unfreeze: () => act('POST', '/gc/unfreeze'),
     configureGc: (cfg) => act('PATCH', '/gc', cfg),

@@ -12,8 +12,9 @@ import { renderDetail, renderGone } from './detail-view.js';
 import { createMemoryView } from './memory-view.js';
 import { createGcView } from './gc-view.js';
 import { createEventsView } from './events-view.js';
+import { createExplainView } from './explain-view.js';
 import { createConsole } from './console-view.js';
-import { fmtTime } from './dom.js';
+import { fmtTime, copyText } from './dom.js';
 
 const STORE = 'heaplab.heap';
 const DEBOUNCE_MS = 150;
@@ -49,20 +50,6 @@ function showError(err) {
   if (!(err instanceof ApiError)) q('result').textContent = '';
 }
 
-async function copyFrom(id) {
-  const text = q(id).textContent;
-  try {
-    await navigator.clipboard.writeText(text);
-  } catch {
-    const r = document.createRange();
-    r.selectNodeContents(q(id));
-    const sel = getSelection();
-    sel.removeAllRanges();
-    sel.addRange(r);
-    document.execCommand('copy');
-  }
-}
-
 function renderCurl(call) {
   const token = q('real-token').checked && state.heap ? state.heap.token : null;
   q('curl').textContent = curlCommand({ method: call.method, path: call.path, body: call.body, base: location.origin, token, auth: call.auth });
@@ -94,6 +81,7 @@ function setupTabs() {
     if (views) {
       views.graph.resize();
       views.gc.resize();
+      views.explain.resize();
     }
   };
   tabs.forEach((t, i) => {
@@ -333,6 +321,21 @@ async function selectObject(id) {
   }
 }
 
+// ---------- a collection, explained ----------
+
+async function collectAndExplain(generation) {
+  q('tab-explain').click();
+  try {
+    // the collection frees objects: read the graph it is about to examine first
+    const [names, objs] = await Promise.all([api.names(), fetchObjects(api, OBJECT_CAP)]);
+    const result = await api.collectExplained(generation);
+    views.explain.show({ objects: objs.objects, names: names.names }, result);
+  } catch (err) {
+    showError(err);
+  }
+  scheduleRefresh(0);
+}
+
 // ---------- start ----------
 
 async function main() {
@@ -350,6 +353,7 @@ async function main() {
     }),
     memory: createMemoryView({ map: q('memmap'), info: q('poolinfo'), legend: q('memlegend'), changes: q('memchanges'), bars: q('classbars'), totals: q('memtotals') }),
     gc: createGcView({ state: q('gc-state'), gauges: q('gauges'), stats: q('gc-stats'), timeline: q('timeline'), legend: q('timeline-legend'), collections: document.querySelector('#collections tbody'), uPlot: vendor.uPlot }),
+    explain: createExplainView({ root: q('explain'), cytoscape: vendor.cytoscape }),
     events: createEventsView({
       log: q('eventlog'), slider: q('replay'), output: q('replay-out'), missed: q('events-missed'),
       onReplay: (seq) => {
@@ -361,10 +365,12 @@ async function main() {
   setupTabs();
   createConsole({ api, getState: () => state, after: () => scheduleRefresh(0), showError });
 
-  for (const b of document.querySelectorAll('button.copy')) b.addEventListener('click', () => copyFrom(b.dataset.copy));
+  for (const b of document.querySelectorAll('button.copy')) b.addEventListener('click', () => copyText(q(b.dataset.copy)));
   q('show-small').addEventListener('change', () => state.summary && renderGraph());
   q('show-untracked').addEventListener('change', () => state.summary && renderGraph());
   q('fit-graph').addEventListener('click', () => views.graph.fit());
+  q('explain-run').addEventListener('click', () => collectAndExplain(Number(q('explain-gen').value)));
+  q('collect-explain-btn').addEventListener('click', () => collectAndExplain(Number(q('g-gen').value)));
   q('replay-live').addEventListener('click', () => views.events.live());
   q('close-heap').addEventListener('click', closeHeap);
   q('created-dismiss').addEventListener('click', () => {
@@ -378,6 +384,7 @@ async function main() {
   window.addEventListener('resize', () => {
     views.graph.resize();
     views.gc.resize();
+    views.explain.resize();
   });
 
   q('create-form').addEventListener('submit', async (e) => {

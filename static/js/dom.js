@@ -21,6 +21,20 @@ export function svg(tag, attrs = {}, ...children) {
   return e;
 }
 
+/** Copies an element's text; where the clipboard API is refused, selects it and copies the selection. */
+export async function copyText(node) {
+  try {
+    await navigator.clipboard.writeText(node.textContent);
+  } catch {
+    const r = document.createRange();
+    r.selectNodeContents(node);
+    const sel = getSelection();
+    sel.removeAllRanges();
+    sel.addRange(r);
+    document.execCommand('copy');
+  }
+}
+
 export function $(sel, root = document) {
   return root.querySelector(sel);
 }

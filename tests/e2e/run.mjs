@@ -68,7 +68,9 @@ function freePort() {
 async function startServer(staticDir) {
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
-    const proc = spawn(BINARY, ['--port', String(port), '--bind', '127.0.0.1', '--static-dir', staticDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // heaps are durable by default: their journals go to a directory of the run's own, not the working directory
+    const dataDir = mkdtempSync(join(tmpdir(), 'heaplab-e2e-data-'));
+    const proc = spawn(BINARY, ['--port', String(port), '--bind', '127.0.0.1', '--static-dir', staticDir, '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     proc.stderr.on('data', (d) => (log += d));
     const base = `http://127.0.0.1:${port}`;
@@ -77,13 +79,21 @@ async function startServer(staticDir) {
       try {
         const r = await fetch(base + '/');
         if (r.ok) {
-          cleanups.push(() => proc.kill('SIGTERM'));
+          cleanups.push(async () => {
+            if (proc.exitCode === null && proc.signalCode === null) {
+              const exited = new Promise((done) => proc.once('exit', done));
+              proc.kill('SIGTERM');
+              await exited;
+            }
+            rmSync(dataDir, { recursive: true, force: true });
+          });
           return { base, proc, log: () => log };
         }
       } catch { /* not yet */ }
       await sleep(50);
     }
     proc.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
   }
   throw new Error('the server did not start');
 }
@@ -133,6 +143,10 @@ const test = (name, fn) => tests.push({ name, fn });
 
 const server = await startServer(STATIC).catch((e) => fatal(e.message));
 const BASE = server.base;
+let finished = false;
+server.proc.once('exit', (code, signal) => {
+  if (!finished) console.log(`  (the server stopped in the middle of the tests: ${signal || 'exit status ' + code}; the tests after this fail)`);
+});
 mkdirSync(OUT, { recursive: true });
 for (const f of readdirSync(OUT)) if (f.startsWith('failure-')) rmSync(join(OUT, f));
 const userDataDir = mkdtempSync(join(tmpdir(), 'heaplab-chromium-'));
@@ -141,16 +155,27 @@ const context = await chromium.launchPersistentContext(userDataDir, {
   executablePath: CHROMIUM, headless: !args.includes('--headed'), args: CHROME_ARGS, viewport: { width: 1500, height: 1000 },
 }).catch((e) => fatal('chromium did not start: ' + e.message));
 cleanups.unshift(() => context.close());
-const page = context.pages()[0] || (await context.newPage());
 const pageErrors = [];
-page.on('pageerror', (e) => pageErrors.push(String(e)));
-page.on('console', (m) => {
-  if (m.type() === 'error') pageErrors.push(m.text());
-});
 const externalRequests = [];
-page.on('request', (r) => {
-  if (!r.url().startsWith(BASE)) externalRequests.push(r.url());
-});
+/** Records a page's errors and requests outside the server, for the last test. */
+function watch(p) {
+  p.on('pageerror', (e) => pageErrors.push(String(e)));
+  p.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push(m.text());
+  });
+  p.on('request', (r) => {
+    if (!r.url().startsWith(BASE)) externalRequests.push(r.url());
+  });
+  return p;
+}
+const page = watch(context.pages()[0] || (await context.newPage()));
+const screenshots = [];
+/** A screenshot in tests/e2e/output/, listed at the end of the run. */
+async function shoot(p, name, opts = {}) {
+  const path = join(OUT, name);
+  await p.screenshot({ path, ...opts });
+  screenshots.push(path);
+}
 
 let heap = null; // {id, token}
 const api = async (method, path, body) => {
@@ -389,6 +414,60 @@ test('reload keeps the heap open from sessionStorage (token never in the URL)', 
   await waitFor('the table again', async () => (await rowIds()).length > 0);
 });
 
+test('collect and explain: the classic cycle played back step by step, gc_refs 0, then freed', async () => {
+  const p = watch(await context.newPage()); // a tab of its own: its own heap, a small graph
+  try {
+    await loadReady(p, () => p.goto(BASE + '/'));
+    await p.click('#create-form button[type="submit"]');
+    await p.waitForSelector('#dash:not([hidden])');
+    await p.click('#created-dismiss');
+    const token = await p.evaluate(() => JSON.parse(sessionStorage.getItem('heaplab.heap')).token);
+    const id = await p.textContent('#heap-id');
+    const call = (method, path, body) => fetch(`${BASE}/v1/heaps/${id}${path}`, {
+      method, headers: { Authorization: 'Bearer ' + token }, body: body && JSON.stringify(body) }).then((r) => r.json());
+    // a = []; a.append(a); keep = [[]] survives; del a
+    const a = await call('POST', '/objects', { type: 'list', name: 'a' });
+    await call('POST', `/objects/${a.id}/refs`, { target: a.id });
+    await call('POST', '/batch', { ops: [{ op: 'create', type: 'list', name: 'inner' }, { op: 'create', type: 'list', items: ['$0'], name: 'keep' }, { op: 'unbind', name: 'inner' }] });
+    await fetch(`${BASE}/v1/heaps/${id}/names/a`, { method: 'DELETE', headers: { Authorization: 'Bearer ' + token } });
+    await p.click('#collect-explain-btn');
+    await p.waitForSelector('#panel-explain .explain-body:not([hidden])');
+    assert((await p.textContent('#curl')).includes('"explain":true'), 'the curl box does not show the explain request');
+    const row = (rid) => p.$eval(`#panel-explain tr[data-id="${rid}"]`, (tr) => ({ gc: tr.querySelector('.gc-refs').textContent, state: tr.dataset.state }));
+    const frames = Number(await p.$eval('#panel-explain .explain-position', (e) => /of (\d+)/.exec(e.textContent)[1]));
+    let sawZero = false;
+    let shot = false;
+    for (let i = 1; i <= frames; i++) {
+      await p.click('#panel-explain .explain-step');
+      const r = await row(a.id);
+      const caption = await p.textContent('#panel-explain .explain-caption');
+      if (r.gc === '0' && !sawZero) {
+        sawZero = true;
+        assert(/subtract_refs: list #\d+ is referenced only from inside generation 2: gc_refs 1 → 0/.test(caption), 'caption: ' + caption);
+      }
+      if (r.state === 'tentatively_unreachable' && !shot) {
+        shot = true;
+        await p.waitForTimeout(150);
+        await shoot(p, 'explain-mid.png');
+      }
+    }
+    assert(sawZero, 'the cycle never showed gc_refs 0');
+    assert(shot, 'the cycle never showed tentatively unreachable');
+    const end = await row(a.id);
+    assert(end.state === 'freed', 'at the end the cycle is ' + end.state);
+    assert((await p.$$('#panel-explain tr[data-state="rescued"]')).length === 1, 'the list inside keep was not rescued');
+    assert(await p.$eval('#panel-explain .explain-step', (b) => b.disabled), 'Step still enabled at the end');
+    await shoot(p, 'explain-end.png');
+    await p.click('#panel-explain .explain-back');
+    assert((await row(a.id)).state !== 'freed', 'Back did not undo the last step');
+    await p.click('#panel-explain .explain-phases li[data-phase="update_refs"] button');
+    assert((await p.textContent('#panel-explain .explain-caption')).startsWith('update_refs:'), 'the phase button did not jump');
+  } finally {
+    await p.close();
+    await page.bringToFront(); // a tab in the back gets its timers throttled
+  }
+});
+
 test('beyond 500 objects the graph aggregates by type and says so', async () => {
   const ops = [];
   for (let i = 0; i < 520; i++) ops.push({ op: 'create', type: i % 2 ? 'list' : 'dict', name: `n${i}` });
@@ -419,6 +498,128 @@ test('without the vendor files the page says what is missing and still lists obj
   }
 });
 
+// ---------- the course labs ----------
+
+const LABS = ['1-names', '2-freeing', '3-cycle', '4-generations', '5-weakrefs', '6-pymalloc', '7-freeze', '8-generators'];
+// lab 8's N (the page defaults to a million): in the browser, and in bash, where
+// 30,000 still makes its loops send a full batch and a short one
+const LAB_N = 100000;
+const LAB_N_BY_CURL = 30000;
+
+/** Every check of a lab step, as [{ok, text}]. */
+const stepChecks = (p, n) => p.$$eval(`#step-${n} .checks li`, (lis) => lis.map((li) => ({ ok: li.dataset.ok === 'true', text: li.textContent })));
+
+async function waitStep(p, n, timeout) {
+  await p.waitForSelector(`#step-${n}[data-state="passed"], #step-${n}[data-state="failed"]`, { timeout });
+  const checks = await stepChecks(p, n);
+  const state = await p.$eval(`#step-${n}`, (li) => li.dataset.state);
+  if (state !== 'passed' || !checks.length || checks.some((c) => !c.ok)) {
+    throw new Error(`step ${n}: ${await p.textContent(`#step-${n} .status`)} ${checks.filter((c) => !c.ok).map((c) => c.text).join('; ')}`);
+  }
+  return checks.length;
+}
+
+async function openLab(p, slug, n = LAB_N) {
+  await loadReady(p, () => p.goto(`${BASE}/labs/${slug}.html`));
+  if (slug === '8-generators') {
+    await p.fill('#param-N', String(n));
+    await p.dispatchEvent('#param-N', 'change');
+  }
+  return p.$$eval('#steps > li', (l) => l.length);
+}
+
+// Opened when the first lab runs: a tab that is not in front gets its timers
+// throttled, which would slow the dashboard tests that run in `page`.
+let labPage = null;
+async function labTab() {
+  if (!labPage) {
+    labPage = watch(await context.newPage());
+    cleanups.unshift(() => labPage.close());
+  }
+  await labPage.bringToFront();
+  return labPage;
+}
+
+test('the dashboard links to the labs, and the index lists all eight', async () => {
+  await loadReady(page, () => page.goto(BASE + '/'));
+  await page.click('a.top-link');
+  await page.waitForSelector('.lab-list');
+  const links = await page.$$eval('.lab-list a', (l) => l.map((a) => a.getAttribute('href')));
+  assert(JSON.stringify(links) === JSON.stringify(LABS.map((s) => s + '.html')), 'labs: ' + links.join(' '));
+  await loadReady(page, () => page.goto(BASE + '/'));
+});
+
+function labTest(slug) {
+  test(`lab ${slug}: Run every step, every check turns green`, async () => {
+    const labPage = await labTab();
+    const steps = await openLab(labPage, slug);
+    assert(steps >= 6, `${steps} steps`);
+    let checks = 0;
+    for (let n = 1; n <= steps; n++) {
+      assert(/curl -s .*"\$HEAPLAB\/v1\/heaps\/\$H/.test(await labPage.textContent(`#step-${n} pre.curl`)), `step ${n}: no curl line with $HEAPLAB and $H`);
+      await labPage.click(`#step-${n} button.run`);
+      checks += await waitStep(labPage, n, 60000);
+    }
+    if (slug === '3-cycle') {
+      // the last step played its collection back: walk to the end
+      const a = Number(await labPage.evaluate(() => JSON.parse(sessionStorage.getItem('heaplab.lab.3-cycle')).ids.A));
+      let zero = false;
+      while (!(await labPage.$eval('#steps .explain-step', (b) => b.disabled))) {
+        await labPage.click('#steps .explain-step');
+        zero ||= (await labPage.$eval(`#steps .explain tr[data-id="${a}"] .gc-refs`, (td) => td.textContent)) === '0';
+      }
+      assert(zero, 'the playback never showed the cycle at gc_refs 0');
+      assert((await labPage.$eval(`#steps .explain tr[data-id="${a}"]`, (tr) => tr.dataset.state)) === 'freed', 'the cycle does not end freed');
+    }
+    if (slug === '3-cycle' || slug === '6-pymalloc') await shoot(labPage, `lab-${slug}.png`, { fullPage: true });
+    console.log(`  (${steps} steps, ${checks} checks)`);
+  });
+}
+
+/** A bash that keeps its variables between the steps pasted into it, as a terminal does. */
+function startShell() {
+  const sh = spawn('bash', ['--norc', '--noprofile'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  sh.stdout.on('data', (d) => (out += d));
+  sh.stderr.on('data', (d) => (out += d));
+  cleanups.push(() => sh.kill());
+  let n = 0;
+  return {
+    async run(text) {
+      const mark = `__step_done_${++n}__`;
+      const from = out.length;
+      sh.stdin.write(`${text}\necho ${mark}\n`);
+      await waitFor(`the shell to run: ${text.slice(0, 60)}`, async () => out.includes(mark, from), 60000);
+      return out.slice(from, out.indexOf(mark, from));
+    },
+  };
+}
+
+function curlTest(slug) {
+  test(`lab ${slug} by curl: its export and curl lines, pasted into bash, pass the page's checks`, async () => {
+    const p = watch(await context.newPage()); // a new tab: a new heap
+    try {
+      const steps = await openLab(p, slug, LAB_N_BY_CURL);
+      const shell = startShell();
+      await shell.run(await p.textContent('#exports'));
+      for (let n = 1; n <= steps; n++) {
+        const said = await shell.run(await p.textContent(`#step-${n} pre.curl`));
+        assert(!/"status": ?[45]\d\d|"detail":"|command not found|parse error/.test(said), `step ${n}: ${said.slice(0, 300)}`);
+        await p.click(`#step-${n} button.check`);
+        await waitStep(p, n, 10000);
+      }
+    } finally {
+      await p.close();
+    }
+  });
+}
+
+// lab 8 last: its batches are by far the largest
+LABS.slice(0, -1).forEach(labTest);
+['1-names', '5-weakrefs', '6-pymalloc'].forEach(curlTest);
+labTest('8-generators');
+curlTest('8-generators');
+
 test('no page errors and no request outside the server', async () => {
   const errs = pageErrors.filter((e) => !e.includes('ERR_NETWORK_CHANGED'));
   assert(!errs.length, 'page errors: ' + errs.join(' | '));
@@ -442,11 +643,13 @@ for (const t of tests) {
     } catch { /* ignore */ }
   }
 }
+finished = true;
 for (const c of cleanups) {
   try {
     await c();
   } catch { /* ignore */ }
 }
 console.log(`screenshots: ${OUT}`);
+for (const path of screenshots) console.log(`  ${path}`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

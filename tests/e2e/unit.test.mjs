@@ -7,6 +7,13 @@ import { analyse, visibleIds, buildElements, layoutRoots, aggregateByType, isSma
 import { mapTotals, diffMaps, checkAgainstMemory, classSize, classColour, poolText } from '../../static/js/memory.js';
 import { describeEvent, mergeEvents, snapshotAt } from '../../static/js/events.js';
 import { createSpec, slotField } from '../../static/js/console-view.js';
+import { spawnSync } from 'node:child_process';
+import { caption, buildFrames, phaseStarts, objectLabel } from '../../static/js/explain.js';
+import { variablesOf, stepVariables, fillPath, fillBody, instances, concrete, curlFor, stepCurl, lookupLine, exportLines as labExportLines } from '../../static/labs/requests.js';
+import { equal, claim, freed, freeOrder, garbageIds, eventsAbout } from '../../static/labs/checks.js';
+
+const LAB_SLUGS = ['1-names', '2-freeing', '3-cycle', '4-generations', '5-weakrefs', '6-pymalloc', '7-freeze', '8-generators'];
+const LABS = Object.fromEntries(await Promise.all(LAB_SLUGS.map(async (s) => [s, (await import(`../../static/labs/steps/${s}.js`)).default])));
 
 test('curl: placeholder token, JSON body single-quoted, -X only when needed', () => {
   assert.equal(curlCommand({ method: 'POST', path: '/v1/heaps/h1/objects', body: { type: 'list', name: 'a' }, base: 'http://127.0.0.1:8080' }),
@@ -165,4 +172,155 @@ test('events: words, merging by seq, snapshots for replay', () => {
   assert.equal(snapshotAt(snaps, 5).t, 3);
   assert.equal(snapshotAt(snaps, 8).t, 4);
   assert.equal(snapshotAt([{ next: 5, t: 1 }], 2), null);
+});
+
+// ---------- the explain playback ----------
+
+// The answer of POST .../gc/collect {"explain": true} for: a = []; a.append(a); b = []; c = [b]; del b; del a
+const CYCLE_EXPLAIN = {
+  generation: 2, examined: 3, explained: 3, omitted: 0,
+  phases: ['update_refs', 'subtract_refs', 'move_unreachable', 'weakrefs', 'finalizers', 'resurrection', 'delete'],
+  objects: [
+    { id: 1, type: 'list', refcount: 1, gc_refs: 0, verdict: 'freed', reachable_from: null },
+    { id: 2, type: 'list', refcount: 1, gc_refs: 0, verdict: 'reachable', reachable_from: 3 },
+    { id: 3, type: 'list', refcount: 1, gc_refs: 1, verdict: 'reachable', reachable_from: null },
+  ],
+  timeline: [
+    { phase: 'update_refs', id: 1, gc_refs: 1 }, { phase: 'update_refs', id: 2, gc_refs: 1 }, { phase: 'update_refs', id: 3, gc_refs: 1 },
+    { phase: 'subtract_refs', id: 1, gc_refs: 0 }, { phase: 'subtract_refs', id: 2, gc_refs: 0 }, { phase: 'subtract_refs', id: 3, gc_refs: 1 },
+    { phase: 'move_unreachable', id: 1, state: 'tentatively_unreachable' }, { phase: 'move_unreachable', id: 2, state: 'tentatively_unreachable' },
+    { phase: 'move_unreachable', id: 3, state: 'reachable' }, { phase: 'move_unreachable', id: 2, state: 'rescued', by: 3 },
+    { phase: 'delete', id: 1, state: 'freed' },
+  ],
+  omitted_by_verdict: { reachable: 0, freed: 0, resurrected: 0, uncollectable: 0, untracked: 0 },
+};
+
+test('explain: one caption per timeline step, gc_refs from before to after', () => {
+  const captions = buildFrames(CYCLE_EXPLAIN, []).map((f) => f.caption);
+  assert.equal(captions.length, CYCLE_EXPLAIN.timeline.length + 1);
+  assert.match(captions[0], /^Before gc\.collect\(2\): 3 objects to examine\./);
+  assert.equal(captions[1], 'update_refs: list #1 starts with gc_refs = its refcount, 1');
+  assert.equal(captions[4], 'subtract_refs: list #1 is referenced only from inside generation 2: gc_refs 1 → 0');
+  assert.equal(captions[6], 'subtract_refs: nothing inside generation 2 refers to list #3: gc_refs stays 1 (names or older objects), so it is reachable');
+  assert.equal(captions[7], 'move_unreachable: list #1 has gc_refs 0 and nothing reachable has reached it yet: tentatively unreachable');
+  assert.equal(captions[9], 'move_unreachable: list #3 has gc_refs 1: reachable, it stays');
+  assert.equal(captions[10], 'move_unreachable: list #2 is referenced by list #3, which is reachable: rescued');
+  assert.equal(captions[11], 'delete: list #1 is freed: the collector clears the garbage\'s references and refcounts fall to 0');
+});
+
+test('explain: weakrefs, finalizers, resurrection and frees in any phase, instances by class', () => {
+  const label = (id) => objectLabel({ 5: { type: 'instance', class: 'Node' }, 9: { type: 'weakref' } }[id], id);
+  const say = (entry, before = {}) => caption(entry, before, { label, generation: 0 });
+  assert.equal(say({ phase: 'subtract_refs', id: 5, gc_refs: 2 }, { gc_refs: 3 }),
+    'subtract_refs: Node #5 keeps 2 references from outside generation 0 (names or older objects): gc_refs 3 → 2, so it is reachable');
+  assert.equal(say({ phase: 'move_unreachable', id: 5, state: 'reachable', by: 9 }), 'move_unreachable: Node #5 is reached through weakref #9, which is reachable: it stays');
+  assert.match(say({ phase: 'move_unreachable', id: 5, state: 'untracked' }), /stops tracking it$/);
+  assert.equal(say({ phase: 'weakrefs', id: 9, state: 'cleared', callback: true }), 'weakrefs: weakref #9 referred to an unreachable object, so it is cleared and its callback runs');
+  assert.match(say({ phase: 'weakrefs', id: 9, state: 'cleared', callback: false }), /\(no callback runs\)$/);
+  assert.equal(say({ phase: 'finalizers', id: 5, state: 'finalized' }), 'finalizers: Node #5\'s __del__ runs (PEP 442: at most once per object)');
+  assert.equal(say({ phase: 'resurrection', id: 5, state: 'resurrected' }), 'resurrection: a finalizer made Node #5 reachable again: this collection keeps it');
+  assert.equal(say({ phase: 'finalizers', id: 7, state: 'freed' }), 'finalizers: object #7\'s refcount fell to 0: freed');
+});
+
+test('explain: frames keep every object\'s state step by step; phases start where they first appear', () => {
+  const frames = buildFrames(CYCLE_EXPLAIN, [{ id: 1, type: 'list' }]);
+  assert.equal(frames[0].nodes.size, 0);
+  assert.deepEqual(frames[4].nodes.get(1), { gc_refs: 0, by: undefined });
+  assert.deepEqual(frames[7].nodes.get(1), { gc_refs: 0, state: 'tentatively_unreachable', by: undefined });
+  assert.deepEqual(frames[10].nodes.get(2), { gc_refs: 0, state: 'rescued', by: 3 });
+  assert.equal(frames[9].nodes.get(2).state, 'tentatively_unreachable', 'a later step changed an earlier frame');
+  assert.equal(frames[11].nodes.get(1).state, 'freed');
+  assert.deepEqual(phaseStarts(frames, CYCLE_EXPLAIN.phases).map((p) => [p.phase, p.frame]), [
+    ['update_refs', 1], ['subtract_refs', 4], ['move_unreachable', 7], ['weakrefs', null], ['finalizers', null], ['resurrection', null], ['delete', 11]]);
+  const partial = buildFrames({ ...CYCLE_EXPLAIN, examined: 250, explained: 200, omitted: 50 }, []);
+  assert.match(partial[0].caption, /250 objects to examine, the first 200 of them explained step by step\./);
+});
+
+// ---------- the labs ----------
+
+test('labs: curl lines from the definitions the page sends', () => {
+  assert.equal(curlFor({ method: 'POST', path: '/objects', body: { type: 'list', name: 'a' } }),
+    `curl -s "$HEAPLAB/v1/heaps/$H/objects" -H "Authorization: Bearer $T" -d '{"type": "list", "name": "a"}'`);
+  assert.equal(curlFor({ method: 'POST', path: '/objects/$A/refs', body: { target: '$A' } }),
+    `curl -s "$HEAPLAB/v1/heaps/$H/objects/$A/refs" -H "Authorization: Bearer $T" -d "{\\"target\\": $A}"`);
+  // a batch reference is no variable: "$0" stays a string, escaped inside double quotes
+  assert.equal(curlFor({ method: 'POST', path: '/batch', body: { ops: [{ op: 'ref', id: '$0', target: '$B' }] } }),
+    `curl -s "$HEAPLAB/v1/heaps/$H/batch" -H "Authorization: Bearer $T" -d "{\\"ops\\": [{\\"op\\": \\"ref\\", \\"id\\": \\"\\$0\\", \\"target\\": $B}]}"`);
+  assert.equal(curlFor({ method: 'DELETE', path: '/names/a' }), `curl -s -X DELETE "$HEAPLAB/v1/heaps/$H/names/a" -H "Authorization: Bearer $T" -w '%{http_code}\\n'`);
+  assert.equal(curlFor({ method: 'POST', path: '/gc/freeze' }), `curl -s -X POST "$HEAPLAB/v1/heaps/$H/gc/freeze" -H "Authorization: Bearer $T"`);
+  assert.equal(curlFor({ method: 'PUT', path: '/names/b', body: { id: "it's" } }),
+    `curl -s -X PUT "$HEAPLAB/v1/heaps/$H/names/b" -H "Authorization: Bearer $T" -d '{"id": "it'\\''s"}'`);
+  assert.equal(curlFor({ method: 'POST', path: '/snapshots', saveAs: 'S1' }),
+    `S1=$(curl -s -X POST "$HEAPLAB/v1/heaps/$H/snapshots" -H "Authorization: Bearer $T" | jq .id); echo "S1=$S1"`);
+  assert.equal(curlFor({ method: 'POST', path: '/batch', quiet: true, each: { var: 'S', step: 10, below: 'N' }, jq: { args: ['S', 'N'], program: '{ops: []}' } }),
+    `for S in $(seq 0 10 $((N - 1))); do\n  jq -nc --argjson S "$S" --argjson N "$N" '{ops: []}' | curl -s "$HEAPLAB/v1/heaps/$H/batch" -H "Authorization: Bearer $T" --data-binary @- | jq -c '{applied: (.results | length), detail}'\ndone`);
+  const step = { requests: [{ method: 'POST', path: '/objects/$C/refs', body: { target: '$A' } }] };
+  assert.deepEqual(stepVariables(step), ['C', 'A']);
+  assert.equal(stepCurl(step, { names: { A: 'a', C: 'c' } }).split('\n')[0], lookupLine('C', 'c'));
+  assert.equal(lookupLine('A', 'a'), `A=$(curl -s "$HEAPLAB/v1/heaps/$H/names/a" -H "Authorization: Bearer $T" | jq .id)`);
+  assert.equal(labExportLines({ base: 'http://x', heap: { id: 'h', token: 't' }, params: { N: 5 } }), 'export HEAPLAB=http://x\nexport H=h\nexport T=t\nexport N=5');
+});
+
+test('labs: variables filled in, loops cut into batches', () => {
+  assert.equal(fillPath('/objects/$A/refs?index=1', { A: 7 }), '/objects/7/refs?index=1');
+  assert.deepEqual(fillBody({ items: ['$A', '$0', 'x'], n: 3 }, { A: 7 }), { items: [7, '$0', 'x'], n: 3 });
+  assert.throws(() => fillPath('/objects/$B', { A: 7 }), /\$B is not known/);
+  const req = { method: 'POST', path: '/batch', each: { var: 'S', step: 10, below: 'N' }, build: ({ S, N }) => ({ from: S, to: Math.min(S + 10, N) }) };
+  assert.deepEqual([...variablesOf(req)], ['N']);
+  assert.deepEqual(instances(req, { N: 25 }).map((v) => concrete(req, v).body), [{ from: 0, to: 10 }, { from: 10, to: 20 }, { from: 20, to: 25 }]);
+  assert.deepEqual(concrete({ method: 'GET', path: '/snapshots/$S1/compare/$S2' }, { S1: 1, S2: 2 }), { method: 'GET', path: '/snapshots/1/compare/2', body: undefined });
+});
+
+test('labs: every lab has numbered steps with Python, words, requests and checks, and every variable comes from somewhere', () => {
+  for (const [slug, lab] of Object.entries(LABS)) {
+    assert.ok(lab.steps.length >= 6, `${slug}: ${lab.steps.length} steps`);
+    const saved = new Set();
+    lab.steps.forEach((step, i) => {
+      const where = `${slug} step ${i + 1}`;
+      assert.ok(step.python && step.says && step.requests.length && typeof step.check === 'function', where);
+      for (const v of stepVariables(step)) {
+        assert.ok(v in (lab.names || {}) || v in (lab.params || {}) || saved.has(v), `${where}: where does $${v} come from?`);
+      }
+      for (const req of step.requests) {
+        if (req.saveAs) saved.add(req.saveAs);
+        if (req.jq) assert.ok(!req.jq.program.includes("'"), `${where}: the jq program is single-quoted in the shell`);
+      }
+    });
+  }
+});
+
+const hasJq = spawnSync('jq', ['--version']).status === 0;
+
+test('labs: jq in the shell writes the same bodies as the page', { skip: !hasJq && 'jq is not installed' }, () => {
+  let compared = 0;
+  for (const [slug, lab] of Object.entries(LABS)) {
+    for (const step of lab.steps) {
+      for (const req of step.requests.filter((r) => r.jq)) {
+        // a loop's first batch and a short last one
+        const samples = req.each ? [{ S: 0, N: 30000, L: 7 }, { S: 25000, N: 30000, L: 7 }] : [{}];
+        for (const vars of samples) {
+          const args = req.jq.args.flatMap((a) => ['--argjson', a, String(vars[a])]);
+          const r = spawnSync('jq', ['-nc', ...args, req.jq.program], { encoding: 'utf8', maxBuffer: 1 << 26 });
+          assert.equal(r.status, 0, `${slug}: ${r.stderr}`);
+          assert.deepEqual(JSON.parse(r.stdout), req.build(vars), `${slug}: ${req.jq.program}`);
+          compared++;
+        }
+      }
+    }
+  }
+  assert.ok(compared >= 6, `${compared} jq bodies compared`);
+});
+
+test('labs: checks state what the server answered', () => {
+  assert.deepEqual(equal('the refcount of a', 2, 2), { ok: true, text: 'the refcount of a is 2' });
+  assert.deepEqual(equal('the refcount of a', 3, 2, 'why'), { ok: false, text: 'the refcount of a is 3, expected 2 — why' });
+  assert.deepEqual(equal('gc.get_threshold()', [5, 10, 10], [5, 10, 10]), { ok: true, text: 'gc.get_threshold() is [5,10,10]' });
+  assert.deepEqual(claim(0, 'yes', 'no'), { ok: false, text: 'no' });
+  assert.deepEqual(freed('box', null), { ok: true, text: 'box is gone: freed' });
+  assert.equal(freed('box', { refcount: 1 }).ok, false);
+  const events = [{ kind: 'free', ids: [2, 1, 3] }, { kind: 'finalize', ids: [4] }, { kind: 'free', ids: [9, 4] }];
+  assert.deepEqual(freeOrder(events, [1, 2, 3, 4]), [2, 1, 3, 4]);
+  assert.equal(eventsAbout(events, 'finalize', 4).length, 1);
+  // the small int 5 no name reaches is cached, not garbage
+  assert.deepEqual(garbageIds([o(1, 'int', [], { tracked: false, value: 5 }), o(2, 'list', [2]), o(3, 'list')], { keep: 3 }), [2]);
 });
