@@ -284,29 +284,30 @@ hl_status hl_op_collect_explained(hl_heap *h, int generation, size_t limit, hl_c
                                   hl_gc_explain **explain)
 {
     *explain = NULL;
-    if (generation < 0 || generation > 2 || limit == 0)
+    if (limit == 0)
         return HL_E_INVALID;
-    if (h->collecting)
-        return HL_E_BUSY;
+    hl_status st = hl_ops_collect_check(h, generation);
+    if (st != HL_OK)
+        return st;
     hl_gc_explain *ex = explain_new(h, generation, limit);
     if (ex == NULL)
         return HL_E_NOMEM;
-    /* From here on as hl_op_collect (ops.c), the heap's events passing
-     * through the recorder on their way to its sink. */
+    /* the same path as hl_op_collect (ops_gc.c): journaled alike */
+    hl_ops_collect_run(h, generation, ex, out);
+    *explain = ex;
+    return HL_OK;
+}
+
+void hl_gc_explain_listen(hl_gc_explain *ex, hl_heap *h)
+{
     ex->sink = h->sink;
     ex->sink_ctx = h->sink_ctx;
     hl_heap_set_event_sink(h, on_event, ex);
-    hl_collect_result r;
-    h->collecting = true;
-    hl_gc_collect_explained(h, generation, &r, ex);
-    h->collecting = false;
+}
+
+void hl_gc_explain_unlisten(hl_gc_explain *ex, hl_heap *h)
+{
     hl_heap_set_event_sink(h, ex->sink, ex->sink_ctx);
-    if (out != NULL)
-        *out = r;
-    hl_gc_boundary(h);
-    hl_oplog_note_collect(h, &r);
-    *explain = ex;
-    return HL_OK;
 }
 
 /* ---- reading ---- */

@@ -14,8 +14,14 @@
 #include "gc_explain.h"
 #include "internal.h"
 
-/* gc.c: hl_gc_collect for a caller who asked (never automatic). */
+/* gc.c: hl_gc_collect for a caller who asked (never automatic); ex may be
+ * NULL, which is a plain manual collection. */
 void hl_gc_collect_explained(hl_heap *h, int generation, hl_collect_result *out, hl_gc_explain *ex);
+
+/* ops_gc.c runs the collection with the heap's events passing through the
+ * recorder (frees are seen that way) on their way to its own sink. */
+void hl_gc_explain_listen(hl_gc_explain *ex, hl_heap *h);
+void hl_gc_explain_unlisten(hl_gc_explain *ex, hl_heap *h);
 
 /* Steps and frees from now on belong to phase p. */
 void hl_gc_explain_phase_begin(hl_gc_explain *ex, hl_gc_explain_phase p);

@@ -100,6 +100,12 @@ void hl_gc_untrack(hl_heap *h, hl_object *o);
 /* Counts an allocation of a container and may run an automatic collection
  * first, as CPython 3.11's gc_alloc does. */
 void hl_gc_on_alloc(hl_heap *h);
+/* gc.collect() as an operation (ops_gc.c), shared by hl_op_collect and
+ * hl_op_collect_explained: check it may run, then run it (ex NULL or an
+ * explain recorder), note it for the journal and end at the boundary. */
+struct hl_gc_explain;
+hl_status hl_ops_collect_check(const hl_heap *h, int generation);
+void hl_ops_collect_run(hl_heap *h, int generation, struct hl_gc_explain *ex, hl_collect_result *out);
 /* The end of an operation: runs a collection the 3.12+ profiles scheduled. */
 void hl_gc_boundary(hl_heap *h);
 void hl_gc_on_dealloc(hl_heap *h);

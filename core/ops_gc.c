@@ -6,21 +6,37 @@
 #include "oplog_internal.h"
 #include "ops.h"
 
-hl_status hl_op_collect(hl_heap *h, int generation, hl_collect_result *out)
+#include "gc_explain_internal.h"
+
+hl_status hl_ops_collect_check(const hl_heap *h, int generation)
 {
     if (generation < 0 || generation > 2)
         return HL_E_INVALID;
-    if (h->collecting)
-        return HL_E_BUSY;
+    return h->collecting ? HL_E_BUSY : HL_OK;
+}
+
+void hl_ops_collect_run(hl_heap *h, int generation, struct hl_gc_explain *ex, hl_collect_result *out)
+{
     hl_collect_result r;
     h->collecting = true;
-    hl_gc_collect(h, generation, false, &r);
+    if (ex != NULL)
+        hl_gc_explain_listen(ex, h);
+    hl_gc_collect_explained(h, generation, &r, ex);
+    if (ex != NULL)
+        hl_gc_explain_unlisten(ex, h);
     h->collecting = false;
     if (out != NULL)
         *out = r;
     hl_gc_boundary(h);
     hl_oplog_note_collect(h, &r);
-    return HL_OK;
+}
+
+hl_status hl_op_collect(hl_heap *h, int generation, hl_collect_result *out)
+{
+    hl_status st = hl_ops_collect_check(h, generation);
+    if (st == HL_OK)
+        hl_ops_collect_run(h, generation, NULL, out);
+    return st;
 }
 
 hl_status hl_op_gc_config(hl_heap *h, const hl_gc_config *cfg)
