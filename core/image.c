@@ -32,6 +32,12 @@
 #define CODE(tag, payload) (((uint64_t)(tag) << 60) | (payload))
 #define ANCHORS 4 /* three generations and the permanent one */
 
+/* The heap's gc list heads, which gc links point at from outside memory. */
+static hl_gc_head *anchor(hl_heap *h, unsigned k)
+{
+    return k < 3 ? &h->gen[k].head : &h->permanent;
+}
+
 const char hl_image_magic[8] = {'H', 'L', 'I', 'M', 'G', '0', '0', '2'};
 
 
@@ -143,10 +149,8 @@ static const hl_image_region *region_of(const hl_image_codec *c, uintptr_t p)
 
 static bool encode_known(hl_image_codec *c, const void *p, uint64_t *out)
 {
-    hl_heap *h = c->h;
-    const hl_gc_head *anchors[ANCHORS] = {&h->gen[0].head, &h->gen[1].head, &h->gen[2].head, &h->permanent};
     for (unsigned k = 0; k < ANCHORS; k++)
-        if (p == anchors[k]) {
+        if (p == anchor(c->h, k)) {
             *out = CODE(CODE_ANCHOR, (uint64_t)k << 4);
             return true;
         }
@@ -184,8 +188,6 @@ static void *decode_region(hl_image_codec *c, const hl_image_region *r, uint64_t
 void *hl_image_decode(hl_image_codec *c, uint64_t code)
 {
     uint64_t payload = CODE_PAYLOAD(code);
-    hl_heap *h = c->h;
-    hl_gc_head *anchors[ANCHORS] = {&h->gen[0].head, &h->gen[1].head, &h->gen[2].head, &h->permanent};
     switch (code == 0 ? 0u : CODE_TAG(code)) {
     case 0:
     case CODE_STALE:
@@ -201,7 +203,7 @@ void *hl_image_decode(hl_image_codec *c, uint64_t code)
     }
     case CODE_ANCHOR:
         if ((payload >> 4) < ANCHORS)
-            return anchors[payload >> 4];
+            return anchor(c->h, (unsigned)(payload >> 4));
         break;
     case CODE_DUMMY:
         return (void *)hl_set_dummy();
@@ -369,10 +371,9 @@ void hl_image_add_raw_copy(hl_image_codec *c, void *block, size_t n)
 void hl_image_each_heap_field(hl_image_codec *c, hl_image_field_fn fn, void *stream)
 {
     hl_heap *h = c->h;
-    hl_gc_head *anchors[ANCHORS] = {&h->gen[0].head, &h->gen[1].head, &h->gen[2].head, &h->permanent};
-    for (int k = 0; k < ANCHORS; k++) {
-        fn(c, (void **)&anchors[k]->next, stream);
-        fn(c, (void **)&anchors[k]->prev, stream);
+    for (unsigned k = 0; k < ANCHORS; k++) {
+        fn(c, (void **)&anchor(h, k)->next, stream);
+        fn(c, (void **)&anchor(h, k)->prev, stream);
     }
     for (size_t i = 0; i < sizeof h->small_ints / sizeof h->small_ints[0]; i++)
         fn(c, (void **)&h->small_ints[i], stream);
