@@ -1,10 +1,12 @@
 """harness.py — starting and stopping a real heaplab process for the HTTP
-test suites of this folder (hostile inputs, isolation)."""
+test suites of this folder, and the loop that runs their cases."""
+import os
 import signal
 import socket
 import subprocess
 import tempfile
 import time
+import traceback
 
 
 def free_port():
@@ -52,3 +54,33 @@ class Server:
     def log_text(self):
         with open(self.log.name, encoding="utf-8", errors="replace") as f:
             return f.read()
+
+
+def run_case(srv, name, fn):
+    """Runs one case: it fails on any exception, or when the server died
+    meanwhile.  Prints "ok NAME (note)" or "FAIL NAME" with the traceback;
+    True when it passed."""
+    try:
+        note = fn()
+        if srv.proc.poll() is not None:
+            raise AssertionError("the server died")
+        print("ok   %s%s" % (name, " (%s)" % note if note else ""), flush=True)
+        return True
+    except Exception:  # noqa: BLE001
+        print("FAIL %s\n%s" % (name, traceback.format_exc()), flush=True)
+        return False
+
+
+def report(srv, code, passed, failed):
+    """The end of a suite: the server must have exited 0 on SIGTERM (code);
+    prints the summary line, keeps the server's log only when something
+    failed, and returns the exit status."""
+    if code != 0:
+        failed += 1
+        print("FAIL the server exited %r on SIGTERM; log:\n%s" % (code, srv.log_text()[-2000:]))
+    if failed:
+        print("server log kept: %s" % srv.log.name)
+    else:
+        os.unlink(srv.log.name)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0

@@ -17,9 +17,8 @@ import json
 import sys
 import threading
 import time
-import traceback
 
-from harness import Server
+from harness import Server, report, run_case
 
 ADMIN = "graph-admin-token-5e4d3c2b1a"
 OBJECTS = 1_000_000
@@ -216,21 +215,11 @@ def main():
         ctx["root"] = build(srv, ctx["heap"], ctx["token"])
         print("built %d objects in %.1f s" % (OBJECTS, time.monotonic() - t0), flush=True)
         for t in CASES:
-            try:
-                note = t(ctx)
-                check(srv.proc.poll() is None, "the server died")
-                passed += 1
-                print("ok   %s%s" % (t.__name__, " (%s)" % note if note else ""), flush=True)
-            except Exception:  # noqa: BLE001
-                failed += 1
-                print("FAIL %s\n%s" % (t.__name__, traceback.format_exc()), flush=True)
+            ok = run_case(srv, t.__name__, lambda t=t: t(ctx))
+            passed, failed = passed + ok, failed + (not ok)
     finally:
         code = srv.stop()
-    if code != 0:
-        failed += 1
-        print("FAIL the server exited %r on SIGTERM" % code)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return report(srv, code, passed, failed)
 
 
 if __name__ == "__main__":

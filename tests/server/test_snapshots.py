@@ -16,13 +16,11 @@ case fails.  --seed repeats a run.  Python standard library only.
 import argparse
 import http.client
 import json
-import os
 import random
 import sys
 import time
-import traceback
 
-from harness import Server
+from harness import Server, report, run_case
 
 ADMIN = "snapshots-admin-token-5e6f7a8b9c"
 TYPES = ["int", "float", "str", "bytes", "tuple", "list", "dict", "set", "instance", "weakref"]
@@ -390,25 +388,11 @@ def main():
     passed = failed = 0
     try:
         for i, t in enumerate(TESTS):
-            try:
-                note = t(srv, random.Random(seed * 31 + i))
-                check(srv.proc.poll() is None, "the server died")
-                passed += 1
-                print("ok   %s (%s)" % (t.__name__, note), flush=True)
-            except Exception:  # noqa: BLE001
-                failed += 1
-                print("FAIL %s\n%s" % (t.__name__, traceback.format_exc()), flush=True)
+            ok = run_case(srv, t.__name__, lambda t=t, i=i: t(srv, random.Random(seed * 31 + i)))
+            passed, failed = passed + ok, failed + (not ok)
     finally:
         code = srv.stop()
-    if code != 0:
-        failed += 1
-        print("FAIL the server exited %r on SIGTERM; log:\n%s" % (code, srv.log_text()[-2000:]))
-    if failed:
-        print("server log kept: %s" % srv.log.name)
-    else:
-        os.unlink(srv.log.name)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return report(srv, code, passed, failed)
 
 
 if __name__ == "__main__":
